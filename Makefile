@@ -1,0 +1,52 @@
+# FRT Evidence: every task is one make target. `make help` lists them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DB := data/evidence.db
+PORT ?= 8001
+CAPTURES := $(CURDIR)/data/captures
+SPIDERS := atlas aiid
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint build scrape crawl scrape-captures serve clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies
+
+demo: $(STAMP) scrape-captures build ## Build the database offline from the bundled captures and curated data, and serve it
+	$(MAKE) serve
+
+test: $(STAMP) ## Run the whole test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## Check style with ruff
+	$(BIN)/ruff check scrapers pipelines tests
+
+build: $(STAMP) ## Rebuild data/evidence.db from item snapshots and curated files (atomic swap)
+	$(BIN)/python -m pipelines.build --db $(DB)
+
+scrape: $(STAMP) ## Run every spider live and update data/items/<spider>.jsonl
+	@for s in $(SPIDERS); do $(BIN)/scrapy crawl $$s || exit 1; done
+
+crawl: $(STAMP) ## Run one spider live: make crawl spider=atlas
+	$(BIN)/scrapy crawl $(spider)
+
+scrape-captures: $(STAMP) ## Run every spider offline over data/captures/
+	$(BIN)/scrapy crawl atlas -a start_url=file://$(CAPTURES)/atlas/download.csv
+	$(BIN)/scrapy crawl aiid -a start_url=file://$(CAPTURES)/aiid/incidents.csv
+
+serve: $(STAMP) ## Serve data/evidence.db with Datasette on http://127.0.0.1:$(PORT)
+	$(BIN)/datasette serve -i $(DB) -m metadata.yml --host 127.0.0.1 --port $(PORT)
+
+clean: ## Remove the virtual environment and build output
+	rm -rf $(VENV) build $(DB)

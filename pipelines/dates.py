@@ -1,0 +1,89 @@
+"""Dates as sources write them, turned into ISO 8601 text with their precision.
+
+Sources say "12/27/2012", "2016", "2017/2018", "October 16th, 2019" or "March, 2018". The result
+keeps only what the source knows: "2012-12-27" (day), "2018-03" (month), "2016" (year), or the
+ISO 8601 interval "2017/2018" (range). Common shapes take a fast path; anything else goes to
+dateparser once per distinct text (cached), because dateparser costs milliseconds a call.
+"""
+
+import re
+from datetime import date
+from functools import lru_cache
+
+import dateparser
+
+_ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+_US = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
+_RANGE = re.compile(r"^(\d{4})\s*[/–-]\s*(\d{4})$")
+_ORDINAL = re.compile(r"(\d)(st|nd|rd|th)\b", re.IGNORECASE)
+_PARSER = dateparser.date.DateDataParser(
+    languages=["en", "es", "pt", "it", "fr", "de"],
+    settings={"PREFER_DAY_OF_MONTH": "first", "REQUIRE_PARTS": ["year"]},
+)
+
+
+class UnparseableDate(ValueError):
+    """Raised for text that holds no recognisable date."""
+
+
+def _iso(year: int, month: int | None = None, day: int | None = None) -> tuple[str, str]:
+    if not 1800 <= year <= 2100:
+        raise UnparseableDate(f"year {year} out of range")
+    if month is None:
+        return f"{year:04d}", "year"
+    if day is None:
+        date(year, month, 1)
+        return f"{year:04d}-{month:02d}", "month"
+    return date(year, month, day).isoformat(), "day"
+
+
+@lru_cache(maxsize=65536)
+def parse_date(text: str | None) -> tuple[str, str] | None:
+    """Return (iso_text, precision) for a source's date text, None for empty text.
+
+    Raises UnparseableDate when the text is not empty but holds no date.
+    """
+    if text is None:
+        return None
+    text = text.strip().rstrip(".")
+    if not text:
+        return None
+    try:
+        if m := _ISO.match(text):
+            y, mo, d = (int(g) if g else None for g in m.groups())
+            return _iso(y, mo, d)
+        if m := _US.match(text):
+            mo, d, y = (int(g) for g in m.groups())
+            return _iso(y + 2000 if y < 100 else y, mo, d)
+        if m := _RANGE.match(text):
+            start, end = sorted((int(m.group(1)), int(m.group(2))))
+            _iso(start), _iso(end)
+            return (f"{start}/{end}", "range") if start != end else (f"{start}", "year")
+    except ValueError as error:
+        raise UnparseableDate(f"{text!r}: {error}") from None
+    return _parse_free_text(_ORDINAL.sub(r"\1", text))
+
+
+def _parse_free_text(text: str) -> tuple[str, str]:
+    data = _PARSER.get_date_data(text)
+    if data.date_obj is None:
+        raise UnparseableDate(f"{text!r} holds no recognisable date")
+    when = data.date_obj
+    if data.period == "year":
+        return _iso(when.year)
+    if data.period == "month":
+        return _iso(when.year, when.month)
+    return _iso(when.year, when.month, when.day)
+
+
+def earliest(texts) -> str | None:
+    """The text among `texts` that gives the earliest date; texts that hold no date are skipped."""
+    dated = []
+    for text in texts:
+        try:
+            parsed = parse_date(text)
+        except UnparseableDate:
+            continue
+        if parsed:
+            dated.append((parsed[0], text))
+    return min(dated)[1] if dated else None

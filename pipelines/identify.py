@@ -1,0 +1,67 @@
+"""Stable identifiers: a published id resolves forever (see README, "Identifiers").
+
+Events take `<prefix>-<source>-<the source's own id>`; curated rows carry the id their curator
+wrote. Documents take `doc-<hash of the canonical URL>`, organisations `org-<slug of the name>`.
+No id is built from row order, a clock or a random number, and none contains a person's name.
+"""
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pipelines.vocab import ID_PREFIXES
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|ref|smid)$")
+
+
+def slug(text: str) -> str:
+    """Lowercase ASCII words joined by hyphens: "Sheriff's Office, Lyon" → "sheriffs-office-lyon"."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    folded = folded.replace("'", "").replace("’", "")
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+
+
+def short_hash(text: str, length: int = 12) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def canonical_url(url: str) -> str:
+    """The URL two reports of one page share: lower-case host, no fragment, no tracking, no trailing slash."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                             if not TRACKING_PARAMS.match(k)))
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("https" if parts.scheme in ("http", "https") else parts.scheme,
+                       host, path, query, ""))
+
+
+def document_id(url: str) -> str:
+    return f"doc-{short_hash(canonical_url(url))}"
+
+
+def event_id(table: str, source: str, native_id: str) -> str:
+    return f"{ID_PREFIXES[table]}-{slug(source)}-{slug(native_id)}"
+
+
+def organisation_id(name: str) -> str:
+    return f"org-{slug(name)}"
+
+
+def check_curated_id(table: str, value: str) -> None:
+    """Raise ValueError unless a curator's id is well formed and carries its table's prefix."""
+    prefix = ID_PREFIXES[table] + "-"
+    if not ID_PATTERN.match(value) or not value.startswith(prefix):
+        raise ValueError(f"id {value!r} must be lowercase words joined by '-' starting {prefix!r}")
+
+
+def identify(record: dict) -> dict:
+    """Give the record and each of its documents their stable ids (a curator's id is kept)."""
+    if not record.get("id"):
+        record["id"] = event_id(record["table"], record["source"], record["source_id"])
+    for document in record["documents"]:
+        document["canonical_url"] = canonical_url(document["url"])
+        document["id"] = document_id(document["url"])
+    return record

@@ -1,0 +1,92 @@
+"""Normalisation: dates to ISO with precision, places to ISO codes and coordinates, names tidied.
+
+A value that cannot be normalised (a date that is no date, a region no list knows) is dropped
+from the record and reported as a problem; the evidence itself is kept. An unknown country is
+the exception: without it a record cannot be placed at all, so it is refused.
+"""
+
+from pipelines.dates import UnparseableDate, parse_date
+from pipelines.organisations import canonical_name
+from pipelines.places import UnknownPlace, country_code, locate, region
+from pipelines.validate import InvalidRecord
+
+TEXT_FIELDS = ("title", "summary", "place", "county", "operator", "agency", "system", "person",
+               "charges", "outcome", "lawsuit", "settlement", "jurisdiction", "scope", "target",
+               "caveat")
+ORGANISATION_FIELDS = ("operator", "agency", "target")
+
+
+def _tidy(value):
+    if isinstance(value, str):
+        value = " ".join(value.split())
+        return value or None
+    return value
+
+
+def _date(record: dict, field: str, problems: list[str]) -> None:
+    raw = record.get(field)
+    try:
+        parsed = parse_date(None if raw is None else str(raw))
+    except UnparseableDate as error:
+        problems.append(f"unparseable_date: {field} {error}")
+        parsed = None
+    record[field] = parsed[0] if parsed else None
+    record[f"{field}_precision"] = parsed[1] if parsed else None
+
+
+def _place(record: dict, problems: list[str]) -> None:
+    if record.get("country"):
+        try:
+            record["country"] = country_code(str(record["country"]))
+        except UnknownPlace as error:
+            raise InvalidRecord("country", record["country"], str(error)) from None
+    record["region_code"] = None
+    if record.get("region") and record.get("country"):
+        try:
+            record["region_code"], record["region"] = region(record["country"], record["region"])
+        except UnknownPlace as error:
+            problems.append(f"unknown_region: {error}")
+            record["region"] = None
+    if record.get("latitude") is not None and record.get("longitude") is not None:
+        record["geo_precision"] = record.get("geo_precision") or "source"
+        return
+    point = locate(record.get("country"), record.get("region"), record.get("county"),
+                   record.get("place"))
+    record["latitude"] = point.latitude if point else None
+    record["longitude"] = point.longitude if point else None
+    record["geo_precision"] = point.precision if point else None
+
+
+def _documents(record: dict, problems: list[str]) -> None:
+    kept = []
+    for document in record["documents"]:
+        document["url"] = document["url"].strip()
+        if not document["url"].startswith(("http://", "https://")):
+            problems.append(f"bad_document_url: {document['url']!r} is not an http(s) URL")
+            continue
+        kept.append(document)
+        for field in ("title", "publisher"):
+            document[field] = _tidy(document.get(field))
+        document.setdefault("role", "coverage")
+        _date(document, "published", problems)
+    record["documents"] = kept
+
+
+def normalise(record: dict) -> tuple[dict, list[str]]:
+    """Return the normalised record and the problems met (each 'reason: detail')."""
+    problems: list[str] = []
+    for field in TEXT_FIELDS:
+        if field in record:
+            record[field] = _tidy(record[field])
+    for field in ORGANISATION_FIELDS:
+        if record.get(field):
+            record[field] = canonical_name(record[field])
+    if "vendors" in record:
+        names = [canonical_name(v) for v in record["vendors"] if v and v.strip()]
+        record["vendors"] = list(dict.fromkeys(names))
+    _date(record, "date", problems)
+    if "end_date" in record:
+        _date(record, "end_date", problems)
+    _place(record, problems)
+    _documents(record, problems)
+    return record, problems

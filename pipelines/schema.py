@@ -1,0 +1,82 @@
+"""The database schema: every table's columns and types, keys, indexes, full-text search, views.
+
+Every table has an explicit text primary key (or a compound key of text columns); rowids are
+never exposed. Column descriptions for readers live in metadata.yml.
+"""
+
+import sqlite_utils
+
+EVENT_COMMON = {
+    "id": str, "title": str, "summary": str, "date": str, "date_precision": str,
+    "country": str, "region": str, "region_code": str, "county": str, "place": str,
+    "latitude": float, "longitude": float, "geo_precision": str,
+}
+EVENT_PROVENANCE = {
+    "verification": str, "caveat": str, "source": str, "source_id": str, "source_url": str,
+    "first_seen": str, "last_seen": str, "listed": int,
+}
+TYPES = {
+    "deployments": {**EVENT_COMMON, "operator": str, "vendor": str, "system": str, "sector": str,
+                    "mode": str, "status": str, "end_date": str, "end_date_precision": str,
+                    **EVENT_PROVENANCE},
+    "wrongful_arrests": {**EVENT_COMMON, "person": str, "agency": str, "vendor": str,
+                         "system": str, "charges": str, "days_detained": int, "outcome": str,
+                         "lawsuit": str, "settlement": str, **EVENT_PROVENANCE},
+    "legal_actions": {**EVENT_COMMON, "kind": str, "jurisdiction_level": str, "jurisdiction": str,
+                      "status": str, "scope": str, "target": str, "amount": float,
+                      "currency": str, **EVENT_PROVENANCE},
+    "documents": {"id": str, "url": str, "canonical_url": str, "title": str, "publisher": str,
+                  "published": str, "published_precision": str, "language": str,
+                  "archive_url": str, "source": str, "first_seen": str, "last_seen": str,
+                  "content_sha256": str},
+    "citations": {"event_id": str, "document_id": str, "event_table": str, "role": str,
+                  "quote": str},
+    "organisations": {"id": str, "name": str, "kind": str, "country": str, "website": str,
+                      "aliases": str},
+    "event_organisations": {"event_id": str, "organisation_id": str, "event_table": str,
+                            "role": str},
+    "id_aliases": {"alias": str, "id": str, "reason": str, "since": str},
+    "sources": {"id": str, "name": str, "homepage": str, "kind": str, "licence": str,
+                "licence_url": str, "coverage": str, "caveats": str, "rows": int, "last_run": str},
+    "claims": {"id": str, "letter": str, "quote": str, "evidence_sql": str, "evidence_count": int,
+               "evidence_ids": str, "measures": str, "threshold": int, "supported": str,
+               "reason": str},
+}
+COLUMNS = {table: tuple(types) for table, types in TYPES.items()}
+PRIMARY_KEYS = {"citations": ("event_id", "document_id"),
+                "event_organisations": ("event_id", "organisation_id", "role"),
+                "id_aliases": "alias"}
+FOREIGN_KEYS = {"citations": [("document_id", "documents", "id")],
+                "event_organisations": [("organisation_id", "organisations", "id")]}
+FACETS = {
+    "deployments": ("country", "region", "date", "sector", "mode", "status", "operator", "source",
+                    "verification"),
+    "wrongful_arrests": ("country", "region", "date", "agency", "source", "verification"),
+    "legal_actions": ("country", "region", "date", "kind", "jurisdiction_level", "status",
+                      "source", "verification"),
+    "documents": ("publisher", "published"),
+    "citations": ("event_table", "role"),
+    "event_organisations": ("organisation_id", "role"),
+}
+FTS_COLUMNS = {
+    "deployments": ("title", "summary", "operator", "vendor", "place", "region"),
+    "wrongful_arrests": ("title", "summary", "person", "agency", "vendor", "place", "region"),
+    "legal_actions": ("title", "summary", "jurisdiction", "scope", "target", "place", "region"),
+    "documents": ("title", "publisher", "url"),
+}
+
+
+def create_tables(db: sqlite_utils.Database) -> None:
+    for table, types in TYPES.items():
+        db[table].create(types, pk=PRIMARY_KEYS.get(table, "id"),
+                         foreign_keys=FOREIGN_KEYS.get(table), not_null={"id"} & set(types))
+
+
+def create_views(db: sqlite_utils.Database) -> None:
+    kinds = {"deployments": "deployment", "wrongful_arrests": "wrongful_arrest",
+             "legal_actions": "legal_action"}
+    select = " union all ".join(
+        f"select id, '{kind}' as kind, '{table}' as event_table, title, date, country, region, "
+        f"place, latitude, longitude, summary, source, verification from {table}"
+        for table, kind in kinds.items())
+    db.create_view("evidence", select)

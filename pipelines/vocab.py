@@ -1,0 +1,40 @@
+"""Fixed vocabularies: every closed list of values the evidence base accepts, defined once.
+
+Validation rejects any value outside these lists with a message naming the field and the value;
+metadata.yml and the README describe the same lists for readers.
+"""
+
+EVENT_TABLES = ("deployments", "wrongful_arrests", "legal_actions")
+
+ID_PREFIXES = {
+    "deployments": "dep",
+    "wrongful_arrests": "arrest",
+    "legal_actions": "legal",
+    "documents": "doc",
+    "organisations": "org",
+}
+
+SECTORS = (
+    "policing", "border", "transport", "retail", "education", "stadium", "welfare",
+    "public_space", "housing", "health", "workplace", "government", "events", "finance",
+    "online", "other", "unknown",
+)
+MODES = ("live", "retrospective", "unknown")
+DEPLOYMENT_STATUSES = ("proposed", "pilot", "active", "suspended", "banned", "ended", "unknown")
+
+LEGAL_KINDS = (
+    "ban", "moratorium", "restriction", "law", "bill", "court_ruling", "lawsuit", "complaint",
+    "settlement", "regulator_decision", "fine", "company_moratorium", "resolution", "policy",
+    "petition", "hearing",
+)
+JURISDICTION_LEVELS = ("city", "county", "state", "country", "supranational", "agency", "company")
+LEGAL_STATUSES = (
+    "proposed", "enacted", "in_force", "suspended", "expired", "repealed", "overturned",
+    "filed", "pending", "decided", "settled", "dismissed", "withdrawn", "rejected",
+)
+
+CITATION_ROLES = ("primary", "coverage", "official", "dataset")
+VERIFICATION = ("checked", "partly", "as_published")
+ORGANISATION_ROLES = ("operator", "vendor", "agency", "target")
+
+DATE_PRECISIONS = ("day", "month", "year", "range")

@@ -1,0 +1,1 @@
+"""Scrapy project of FRT Evidence: settings, item types and one spider per source."""

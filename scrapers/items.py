@@ -1,0 +1,97 @@
+"""Item types: one dataclass per kind of evidence, plus the documents that report it.
+
+A spider fills the fields as its source states them (dates and places as raw text); the
+pipelines validate, normalise and identify them. Field names are the database's column names.
+"""
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+
+@dataclass(kw_only=True)
+class DocumentRef:
+    """A report, article, record or page that documents an event."""
+
+    url: str
+    title: str | None = None
+    publisher: str | None = None
+    published: str | None = None
+    language: str | None = None
+    archive_url: str | None = None
+    role: str = "coverage"
+
+
+@dataclass(kw_only=True)
+class Event:
+    """Fields every kind of event has."""
+
+    table: ClassVar[str]
+
+    source: str
+    source_id: str
+    title: str
+    summary: str | None = None
+    date: str | None = None
+    country: str | None = None
+    region: str | None = None
+    county: str | None = None
+    place: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    source_url: str | None = None
+    verification: str = "as_published"
+    caveat: str | None = None
+    id: str | None = None
+    merged_ids: list[str] = field(default_factory=list)
+    documents: list[DocumentRef] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class Deployment(Event):
+    """One use of facial recognition by one operator in one place."""
+
+    table: ClassVar[str] = "deployments"
+
+    operator: str | None = None
+    vendors: list[str] = field(default_factory=list)
+    system: str | None = None
+    sector: str = "unknown"
+    mode: str = "unknown"
+    status: str = "unknown"
+    end_date: str | None = None
+
+
+@dataclass(kw_only=True)
+class WrongfulArrest(Event):
+    """One person wrongly arrested or detained after a facial recognition match."""
+
+    table: ClassVar[str] = "wrongful_arrests"
+
+    person: str | None = None
+    agency: str | None = None
+    vendors: list[str] = field(default_factory=list)
+    system: str | None = None
+    charges: str | None = None
+    days_detained: int | None = None
+    outcome: str | None = None
+    lawsuit: str | None = None
+    settlement: str | None = None
+
+
+@dataclass(kw_only=True)
+class LegalAction(Event):
+    """One ban, moratorium, law, bill, ruling, regulator decision, fine or company moratorium."""
+
+    table: ClassVar[str] = "legal_actions"
+
+    kind: str
+    status: str
+    jurisdiction_level: str | None = None
+    jurisdiction: str | None = None
+    scope: str | None = None
+    target: str | None = None
+    amount: float | None = None
+    currency: str | None = None
+
+
+ITEM_TYPES = {cls.table: cls for cls in (Deployment, WrongfulArrest, LegalAction)}

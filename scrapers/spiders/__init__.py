@@ -1,0 +1,1 @@
+"""One spider per source; each only turns the source's responses into items."""

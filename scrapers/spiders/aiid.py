@@ -1,0 +1,219 @@
+"""AI Incident Database: facial recognition incidents → wrongful arrests, legal actions, deployments.
+
+Two routes, one mapping:
+- snapshot (default): the weekly public snapshot listed at /research/snapshots/; the spider takes
+  the newest backup-*.tar.bz2 and reads `incidents.csv` (mongoexport CSV: JSON arrays of entity
+  slugs, report numbers) and `duplicates.csv` from it. A snapshot's incidents.csv can be read
+  directly: `scrapy crawl aiid -a start_url=file:///path/incidents.csv` (a duplicates.csv beside
+  it is honoured).
+- graphql: `POST /api/graphql` (read-only, no key), incidents newer than `-a since=<incident_id>`,
+  50 a page: `scrapy crawl aiid -a route=graphql -a since=1000`.
+AIID data is CC BY-SA 4.0. A duplicate incident (duplicates.csv) is not a row of its own: its id
+goes to `merged_ids` of the incident it duplicates, which the build turns into an id alias.
+"""
+
+import csv
+import io
+import json
+import re
+import tarfile
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+from urllib.request import url2pathname
+
+import scrapy
+from scrapy.exceptions import CloseSpider
+
+from pipelines.places import find_country
+from scrapers.items import Deployment, DocumentRef, LegalAction, WrongfulArrest
+
+SITE = "https://incidentdatabase.ai"
+SNAPSHOTS_URL = f"{SITE}/research/snapshots/"
+GRAPHQL_URL = f"{SITE}/api/graphql"
+PAGE_SIZE = 50
+FRT = re.compile(r"facial[- ]recognition|face[- ]recognition|facial (?:mis)?identification|"
+                 r"face[- ]match|facial match|\bFRT\b|face surveillance", re.I)
+WRONGFUL_ARREST = re.compile(r"wrongful(?:ly)?\s+(?:attempted\s+)?arrest|false\s+arrest|"
+                             r"arrested\b.*\bfalse|wrongly\s+(?:arrested|detained|jailed)", re.I)
+LEGAL_KINDS = ((re.compile(r"\bfine[sd]?\b", re.I), "fine", "decided"),
+               (re.compile(r"lawsuit|class action|\bsue[sd]?\b", re.I), "lawsuit", "filed"),
+               (re.compile(r"\bcourt\b|\bruling\b|\bruled\b", re.I), "court_ruling", "decided"),
+               (re.compile(r"deemed (?:illegal|unlawful)|suspended for illegal|reprimand", re.I),
+                "regulator_decision", "decided"))
+GROUP_WORDS = re.compile(r"people|residents|citizens|customers|shoppers|children|minorit|unknown|"
+                         r"\bmen\b|women|public|users|employees|drivers|students|communit|"
+                         r"muslims|palestinians|protest|travel|passengers|suspects|defendants|"
+                         r"individuals|teenagers|victims|americans|general|black|lgbt|fans")
+POLICING = re.compile(r"police|sheriff|law-enforcement|nypd|-pd$")
+ACRONYMS = {"nypd", "pd", "us", "uk", "ai", "frt", "cbp", "fbi", "dhs", "nec", "ibm", "swp"}
+QUERY = """query ($since: Int!, $skip: Int!, $limit: Int!) {
+  incidents(filter: {incident_id: {GT: $since}}, pagination: {limit: $limit, skip: $skip},
+            sort: {incident_id: ASC}) {
+    incident_id date title description
+    reports { report_number title url date_published source_domain }
+    AllegedDeployerOfAISystem { entity_id name }
+    AllegedDeveloperOfAISystem { entity_id name }
+    AllegedHarmedOrNearlyHarmedParties { entity_id name }
+  }
+}"""
+
+
+def entity_name(slug: str) -> str:
+    words = slug.replace("'", "’").split("-")
+    return " ".join(w.upper() if w in ACRONYMS else w[:1].upper() + w[1:] for w in words).replace("’", "'")
+
+
+def _is_person(slug: str) -> bool:
+    return 2 <= slug.count("-") + 1 <= 5 and not GROUP_WORDS.search(slug)
+
+
+class AiidSpider(scrapy.Spider):
+    name = "aiid"
+
+    def __init__(self, start_url: str = SNAPSHOTS_URL, route: str = "snapshot", since: str = "0",
+                 **kwargs):
+        super().__init__(**kwargs)
+        if route not in ("snapshot", "graphql"):
+            raise ValueError(f"route must be 'snapshot' or 'graphql', not {route!r}")
+        self.start_url, self.route, self.since = start_url, route, int(since)
+
+    async def start(self):
+        if self.route == "graphql":
+            yield self.graphql_request(skip=0)
+        elif self.start_url.endswith(".csv"):
+            duplicates = self._sibling_duplicates(self.start_url)
+            if duplicates:
+                yield scrapy.Request(duplicates, callback=self.parse_duplicates_then_incidents)
+            else:
+                yield scrapy.Request(self.start_url, callback=self.parse_incidents_csv)
+        else:
+            yield scrapy.Request(self.start_url, callback=self.parse_snapshot_list)
+
+    @staticmethod
+    def _sibling_duplicates(url: str) -> str | None:
+        sibling = urljoin(url, "duplicates.csv")
+        if url.startswith("file://") and not Path(url2pathname(urlsplit(sibling).path)).exists():
+            return None
+        return sibling
+
+    def parse_snapshot_list(self, response):
+        links = sorted(response.css('ul[data-cy="snapshots-list"] a::attr(href), a::attr(href)')
+                       .re(r".*backup-\d{14}\.tar\.bz2$"))
+        if not links:
+            self._fail("no_snapshot_link", f"{response.url} lists no backup-*.tar.bz2 link")
+        yield response.follow(links[-1], callback=self.parse_snapshot_archive)
+
+    def parse_snapshot_archive(self, response):
+        try:
+            with tarfile.open(fileobj=io.BytesIO(response.body), mode="r:bz2") as archive:
+                files = {Path(m.name).name: m for m in archive.getmembers() if m.isfile()}
+                incidents = archive.extractfile(files["incidents.csv"]).read().decode("utf-8")
+                duplicates = (archive.extractfile(files["duplicates.csv"]).read().decode("utf-8")
+                              if "duplicates.csv" in files else "")
+        except (tarfile.TarError, KeyError, EOFError, OSError) as error:
+            self._fail("bad_snapshot", f"{response.url} is not a readable snapshot: {error!r}")
+        yield from self.incidents_from_csv(incidents, self.read_duplicates(duplicates))
+
+    def parse_duplicates_then_incidents(self, response):
+        duplicates = self.read_duplicates(response.text)
+        yield scrapy.Request(self.start_url, callback=self.parse_incidents_csv,
+                             cb_kwargs={"duplicates": duplicates})
+
+    def parse_incidents_csv(self, response, duplicates=None):
+        yield from self.incidents_from_csv(response.text, duplicates or {})
+
+    def read_duplicates(self, text: str) -> dict[str, str]:
+        return {row["duplicate_incident_number"].strip(): row["true_incident_number"].strip()
+                for row in csv.DictReader(io.StringIO(text))
+                if row.get("duplicate_incident_number") and row.get("true_incident_number")}
+
+    def incidents_from_csv(self, text: str, duplicates: dict[str, str]):
+        reader = csv.DictReader(io.StringIO(text))
+        if not {"incident_id", "title", "description"} <= set(reader.fieldnames or ()):
+            self._fail("columns_changed", f"incidents.csv header is {reader.fieldnames}")
+        merged: dict[str, list[str]] = {}
+        for duplicate, true in duplicates.items():
+            merged.setdefault(true, []).append(duplicate)
+        for row in reader:
+            incident_id = (row.get("incident_id") or "").strip()
+            if incident_id in duplicates:
+                self.crawler.stats.inc_value("frt/aiid/duplicate_incident")
+                continue
+            try:
+                entities = {role: json.loads(row.get(column) or "[]") for role, column in (
+                    ("deployers", "Alleged deployer of AI system"),
+                    ("developers", "Alleged developer of AI system"),
+                    ("harmed", "Alleged harmed or nearly harmed parties"))}
+            except json.JSONDecodeError as error:
+                self.crawler.stats.inc_value("frt/aiid/malformed_row")
+                self.logger.warning("incident %s: entity list is not JSON (%s)", incident_id, error)
+                continue
+            names = {role: [(slug, entity_name(slug)) for slug in slugs]
+                     for role, slugs in entities.items()}
+            item = self.incident(incident_id, row.get("date"), row.get("title") or "",
+                                 row.get("description") or "", names, reports=[])
+            if item:
+                item.merged_ids = sorted(merged.get(incident_id, []), key=int)
+                yield item
+
+    def graphql_request(self, skip: int) -> scrapy.Request:
+        body = {"query": QUERY, "variables": {"since": self.since, "skip": skip, "limit": PAGE_SIZE}}
+        return scrapy.Request(GRAPHQL_URL, method="POST", body=json.dumps(body),
+                              headers={"Content-Type": "application/json"},
+                              callback=self.parse_graphql, cb_kwargs={"skip": skip})
+
+    def parse_graphql(self, response, skip: int):
+        try:
+            incidents = response.json()["data"]["incidents"]
+        except (ValueError, KeyError, TypeError) as error:
+            self._fail("bad_graphql", f"{response.url}: unexpected GraphQL answer ({error!r}): "
+                                      f"{response.text[:200]!r}")
+        for incident in incidents:
+            names = {role: [(e["entity_id"], e.get("name") or entity_name(e["entity_id"]))
+                            for e in incident.get(field) or ()]
+                     for role, field in (("deployers", "AllegedDeployerOfAISystem"),
+                                         ("developers", "AllegedDeveloperOfAISystem"),
+                                         ("harmed", "AllegedHarmedOrNearlyHarmedParties"))}
+            item = self.incident(str(incident["incident_id"]), incident.get("date"),
+                                 incident.get("title") or "", incident.get("description") or "",
+                                 names, reports=incident.get("reports") or [])
+            if item:
+                yield item
+        if len(incidents) == PAGE_SIZE:
+            yield self.graphql_request(skip + PAGE_SIZE)
+
+    def _fail(self, reason: str, message: str):
+        self.crawler.stats.inc_value(f"frt/source_error/{reason}")
+        self.logger.error(message)
+        raise CloseSpider(reason)
+
+    def incident(self, incident_id, when, title, description, names, reports):
+        """One AIID incident as the item of the table it belongs to, or None if not about FR."""
+        title, description = title.strip(), description.strip()
+        if not FRT.search(f"{title} {description}"):
+            return None
+        cite = f"{SITE}/cite/{incident_id}/"
+        documents = [DocumentRef(url=cite, title=title, publisher="AI Incident Database",
+                                 role="dataset")]
+        documents += [DocumentRef(url=r["url"], title=r.get("title"), publisher=r.get("source_domain"),
+                                  published=r.get("date_published"))
+                      for r in reports if r.get("url")]
+        country, region = find_country(title) or find_country(description) or (None, None)
+        deployers = [name for slug, name in names["deployers"] if slug not in ("unknown", "none")]
+        vendors = [name for slug, name in names["developers"] if slug not in ("unknown", "none")]
+        people = [name for slug, name in names["harmed"] if _is_person(slug)]
+        common = dict(source=self.name, source_id=incident_id, title=title, summary=description,
+                      date=when, country=country, region=region, source_url=cite,
+                      documents=documents)
+        if WRONGFUL_ARREST.search(title) and len(people) == 1:
+            return WrongfulArrest(**common, person=people[0], vendors=vendors,
+                                  agency=deployers[0] if deployers else None)
+        for pattern, kind, status in LEGAL_KINDS:
+            if pattern.search(title):
+                if kind == "regulator_decision" and re.search(r"\bcourt\b", description, re.I):
+                    kind = "court_ruling"
+                return LegalAction(**common, kind=kind, status=status,
+                                   target=deployers[0] if deployers else None)
+        policing = any(POLICING.search(slug) for slug, _ in names["deployers"])
+        return Deployment(**common, operator=deployers[0] if deployers else None, vendors=vendors,
+                          sector="policing" if policing else "unknown")

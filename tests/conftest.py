@@ -1,0 +1,59 @@
+"""Shared test helpers: real captures in ../shared/real, spider callbacks on files, real crawls."""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scrapy.http import HtmlResponse, Request, TextResponse
+from scrapy.utils.test import get_crawler
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+CAPTURES = REPO / "data" / "captures"
+SHARED_REAL = REPO.parent / "shared" / "real"
+RUN_DATE = "2026-11-21"
+
+
+def shared_file(relative: str) -> Path:
+    """A real capture from ../shared/real, or a skip saying why it is missing."""
+    path = SHARED_REAL / relative
+    if not path.exists():
+        pytest.skip(f"real capture {path} is absent: ../shared/ is not beside this checkout")
+    return path
+
+
+def file_response(path: Path, url: str | None = None, **request_kwargs) -> TextResponse:
+    """A Scrapy response whose body is the file's bytes, as the downloader would give it."""
+    url = url or path.as_uri()
+    body = Path(path).read_bytes()
+    cls = HtmlResponse if path.suffix == ".html" else TextResponse
+    return cls(url=url, body=body, encoding="utf-8", request=Request(url, **request_kwargs))
+
+
+def make_spider(spider_cls, **kwargs):
+    crawler = get_crawler(spider_cls)
+    crawler.spider = spider_cls.from_crawler(crawler, **kwargs)
+    return crawler.spider
+
+
+def crawl(spider: str, items_dir: Path, *arguments: str) -> tuple[int, dict, str]:
+    """Run `scrapy crawl` for real (engine, pipelines, snapshot); return exit code, stats, log."""
+    env = dict(os.environ, FRT_ITEMS_DIR=str(items_dir), FRT_RUN_DATE=RUN_DATE)
+    command = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", "LOG_LEVEL=INFO"]
+    for argument in arguments:
+        command += ["-a", argument]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    return done.returncode, _stats(done.stderr), done.stderr
+
+
+def _stats(log: str) -> dict:
+    marker = "Dumping Scrapy stats:\n"
+    if marker not in log:
+        return {}
+    text = log.split(marker, 1)[1]
+    end = text.index("}\n") + 1
+    text = text[:end].replace("datetime.datetime", "").replace("tzinfo=datetime.timezone.utc", "")
+    return ast.literal_eval(text)

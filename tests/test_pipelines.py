@@ -1,0 +1,197 @@
+"""Pipelines on good and bad input: dates, places, validation, normalisation, ids, snapshots."""
+
+import json
+
+import pytest
+
+from pipelines.dates import UnparseableDate, earliest, parse_date
+from pipelines.identify import canonical_url, document_id, event_id, identify, slug
+from pipelines.normalise import normalise
+from pipelines.places import UnknownPlace, country_code, find_country, locate, region
+from pipelines.store import Snapshot, read_snapshot
+from pipelines.validate import InvalidRecord, validate
+
+
+def record(**fields):
+    """A synthetic deployment record, as a spider's item becomes one."""
+    base = {"table": "deployments", "source": "example", "source_id": "1",
+            "title": "Example Police Department uses face recognition", "summary": None,
+            "date": "2019", "country": "US", "region": "IL", "county": None,
+            "place": "Springfield", "latitude": None, "longitude": None, "source_url": None,
+            "verification": "as_published", "caveat": None, "id": None, "merged_ids": [],
+            "documents": [{"url": "https://example.org/a?utm_source=x#top", "publisher": "Example News",
+                           "published": "3/5/2019", "role": "coverage"}],
+            "operator": "Example Police Department", "vendors": ["dataworks-plus"],
+            "system": None, "sector": "policing", "mode": "unknown", "status": "unknown",
+            "end_date": None}
+    base.update(fields)
+    return base
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("12/27/2012", ("2012-12-27", "day")),
+    ("2016", ("2016", "year")),
+    ("2017/2018", ("2017/2018", "range")),
+    ("2018/2017", ("2017/2018", "range")),
+    ("October 16th, 2019", ("2019-10-16", "day")),
+    ("March, 2018", ("2018-03", "month")),
+    ("2020-09", ("2020-09", "month")),
+    ("27 de julio de 2019", ("2019-07-27", "day")),
+    ("  ", None),
+    (None, None),
+])
+def test_dates_keep_their_precision(text, expected):
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["see link", "n/a", "13/45/2019", "2/30/2020", "0999"])
+def test_text_that_is_no_date_is_refused(text):
+    with pytest.raises(UnparseableDate):
+        parse_date(text)
+
+
+def test_earliest_skips_non_dates():
+    assert earliest(["9/24/2020", "see link", "2016", ""]) == "2016"
+    assert earliest(["see link"]) is None
+
+
+def test_places_offline():
+    assert country_code("United Kingdom") == "GB" and country_code("eu") == "EU"
+    assert region("US", "MI") == ("US-MI", "Michigan") == region("US", "michigan")
+    with pytest.raises(UnknownPlace):
+        country_code("Atlantis")
+    with pytest.raises(UnknownPlace):
+        region("US", "ZZ")
+    detroit = locate("US", "Michigan", None, "Detroit")
+    assert (round(detroit.latitude, 1), round(detroit.longitude, 1), detroit.precision) == (
+        42.3, -83.0, "place")
+    assert locate("US", "Louisiana", "Jefferson Parish", None).precision == "county"
+    assert locate("US", "Michigan", "Wayne County, Oakland County", None).precision == "county"
+    assert locate("US", "Michigan").precision == "region"
+    assert locate(None) is None
+
+
+def test_find_country_in_prose():
+    assert find_country("False Arrest of Georgia Man Due to Louisiana Police") == ("US", "Louisiana")
+    assert find_country("Indian Police Allegedly Tortured Innocent Man") == ("IN", None)
+    assert find_country("A sale at the shop") is None  # "Sale" the city needs its capital
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"title": ""}, "title"),
+    ({"source_id": None}, "source_id"),
+    ({"sector": "spaceport"}, "sector"),
+    ({"mode": "LIVE"}, "mode"),
+    ({"table": "meetings"}, "table"),
+    ({"verification": "partly"}, "caveat"),
+    ({"latitude": 123.0}, "latitude"),
+    ({"documents": "https://example.org"}, "documents"),
+    ({"documents": [{"url": None}]}, "documents.url"),
+    ({"documents": [{"url": "https://example.org", "role": "gossip"}]}, "documents.role"),
+    ({"id": "Dep Example 1"}, "id"),
+    ({"id": "legal-example-1"}, "id"),
+])
+def test_validation_names_the_bad_field_and_value(fields, field):
+    with pytest.raises(InvalidRecord) as error:
+        validate(record(**fields))
+    assert error.value.field == field
+    assert repr(error.value.value)[:20] in str(error.value)
+
+
+def test_legal_action_needs_kind_and_status():
+    legal = record(table="legal_actions", kind="fine", status="decided")
+    for field in ("sector", "mode", "operator", "vendors", "end_date"):
+        legal.pop(field)
+    assert validate(legal) is legal
+    with pytest.raises(InvalidRecord, match="kind"):
+        validate(dict(legal, kind="strongly worded letter"))
+
+
+def test_normalise_tidies_and_reports_what_it_dropped():
+    result, problems = normalise(record(date="soon", region="Atlantis", title="  Example \n PD  ",
+                                        documents=[{"url": "County of Placer"},
+                                                   {"url": "https://example.org/b", "published": "2019"}]))
+    assert result["title"] == "Example PD"
+    assert result["date"] is None and result["region"] is None
+    assert result["vendors"] == ["DataWorks Plus"]
+    assert [d["url"] for d in result["documents"]] == ["https://example.org/b"]
+    assert [p.split(":")[0] for p in problems] == ["unparseable_date", "unknown_region", "bad_document_url"]
+    assert result["geo_precision"] == "place"  # Springfield is found without its region
+
+
+def test_unknown_country_refuses_the_record():
+    with pytest.raises(InvalidRecord, match="country"):
+        normalise(record(country="Atlantis"))
+
+
+def test_ids_are_stable_and_name_no_person():
+    assert event_id("wrongful_arrests", "aiid", "74") == "arrest-aiid-74"
+    assert event_id("deployments", "atlas", "AOS0137") == "dep-atlas-aos0137"
+    assert slug("Sheriff's Office, São Paulo") == "sheriffs-office-sao-paulo"
+    assert canonical_url("http://WWW.Example.org/a/?utm_source=x&b=2&a=1#top") == \
+        "https://example.org/a?a=1&b=2"
+    assert document_id("https://example.org/a") == document_id("http://www.example.org/a/#x")
+    identified = identify(normalise(record())[0])
+    assert identified["id"] == "dep-example-1"
+    assert identified["documents"][0]["id"] == document_id("https://example.org/a")
+
+
+def _identified(**fields):
+    return identify(normalise(record(**fields))[0])
+
+
+def test_snapshot_keeps_first_seen_and_marks_rows_no_longer_listed(tmp_path):
+    path = tmp_path / "example.jsonl"
+    first = Snapshot(path, "2026-01-01")
+    first.add(_identified(source_id="1"))
+    first.add(_identified(source_id="2"))
+    assert first.commit(run_ok=True).replaced
+    second = Snapshot(path, "2026-02-01")
+    assert second.add(_identified(source_id="1", summary="changed")) == "changed"
+    assert second.add(_identified(source_id="3")) == "new"
+    result = second.commit(run_ok=True, min_share=0.5)
+    assert result.replaced and result.counts["gone"] == 1
+    rows = read_snapshot(path)
+    assert rows["dep-example-1"]["first_seen"] == "2026-01-01"
+    assert rows["dep-example-1"]["last_seen"] == "2026-02-01"
+    assert rows["dep-example-2"]["listed"] is False
+    assert rows["dep-example-2"]["last_seen"] == "2026-01-01"
+    assert list(rows) == sorted(rows)
+
+
+def test_failed_or_collapsed_run_keeps_the_snapshot(tmp_path):
+    path = tmp_path / "example.jsonl"
+    good = Snapshot(path, "2026-01-01")
+    for n in range(10):
+        good.add(_identified(source_id=str(n)))
+    good.commit(run_ok=True)
+    before = path.read_bytes()
+    failed = Snapshot(path, "2026-01-02")
+    failed.add(_identified(source_id="1"))
+    assert failed.commit(run_ok=False).reason == "the run did not finish cleanly"
+    collapsed = Snapshot(path, "2026-01-03")
+    for n in range(3):
+        collapsed.add(_identified(source_id=str(n)))
+    result = collapsed.commit(run_ok=True, min_share=0.5)
+    assert not result.replaced and "only 3 items against 10" in result.reason
+    assert path.read_bytes() == before
+    assert len((tmp_path / "example.rejected.jsonl").read_text().splitlines()) == 3
+
+
+def test_repeated_source_id_never_duplicates(tmp_path):
+    snapshot = Snapshot(tmp_path / "example.jsonl", "2026-01-01")
+    assert snapshot.add(_identified(source_id="7")) == "new"
+    assert snapshot.add(_identified(source_id="7")) == "duplicate"
+    assert snapshot.add(_identified(source_id="7", operator="Example Sheriff")) == "new"
+    snapshot.commit(run_ok=True)
+    ids = [json.loads(line)["id"] for line in (tmp_path / "example.jsonl").read_text().splitlines()]
+    assert len(ids) == 2 and ids[0] == "dep-example-7" and ids[1].startswith("dep-example-7-")
+
+
+def test_same_items_give_the_same_bytes(tmp_path):
+    for name in ("a", "b"):
+        snapshot = Snapshot(tmp_path / f"{name}.jsonl", "2026-01-01")
+        for n in (3, 1, 2):
+            snapshot.add(_identified(source_id=str(n)))
+        snapshot.commit(run_ok=True)
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()

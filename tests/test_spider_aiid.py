@@ -1,0 +1,124 @@
+"""The AI Incident Database spider: snapshot CSV (real and synthetic), duplicates, GraphQL pages."""
+
+import json
+from dataclasses import asdict
+
+from conftest import CAPTURES, FIXTURES, crawl, file_response, make_spider, shared_file
+
+from scrapers.items import Deployment, LegalAction, WrongfulArrest
+from scrapers.spiders.aiid import GRAPHQL_URL, AiidSpider
+
+FULL = "aiid/aiid_snapshot_incidents_full.csv"
+
+
+def parse_csv(path, duplicates=None):
+    spider = make_spider(AiidSpider, start_url=path.as_uri())
+    return list(spider.parse_incidents_csv(file_response(path), duplicates=duplicates))
+
+
+def by_id(items):
+    return {item.source_id: item for item in items}
+
+
+def test_full_snapshot_keeps_only_facial_recognition_incidents():
+    items = parse_csv(shared_file(FULL))
+    assert len(items) == 64
+    kinds = [type(item).__name__ for item in items]
+    assert (kinds.count("WrongfulArrest"), kinds.count("LegalAction"),
+            kinds.count("Deployment")) == (10, 5, 49)
+    assert asdict(items[0]) == {
+        "source": "aiid", "source_id": "36",
+        "title": "Picture of Woman on Side of Bus Shamed for Jaywalking",
+        "summary": "Facial recognition system in China mistakes celebrity's face on moving "
+                   "billboard for jaywalker",
+        "date": "2018-11-06", "country": "CN", "region": None, "county": None, "place": None,
+        "latitude": None, "longitude": None, "source_url": "https://incidentdatabase.ai/cite/36/",
+        "verification": "as_published", "caveat": None, "id": None, "merged_ids": [],
+        "documents": [{"url": "https://incidentdatabase.ai/cite/36/",
+                       "title": "Picture of Woman on Side of Bus Shamed for Jaywalking",
+                       "publisher": "AI Incident Database", "published": None, "language": None,
+                       "archive_url": None, "role": "dataset"}],
+        "operator": "Ningbo Traffic Police", "vendors": ["Ningbo Traffic Police"], "system": None,
+        "sector": "policing", "mode": "unknown", "status": "unknown", "end_date": None,
+    }
+    last = items[-1]
+    assert isinstance(last, Deployment)
+    assert (last.source_id, last.date, last.country, last.operator) == (
+        "896", "2025-01-13", "US", "Florence Kentucky Police Department")
+    assert last.vendors[-1] == "Clearview AI"
+
+
+def test_wrongful_arrests_are_mapped_with_person_agency_and_vendor():
+    items = by_id(parse_csv(shared_file(FULL)))
+    williams = items["74"]
+    assert isinstance(williams, WrongfulArrest)
+    assert (williams.person, williams.agency, williams.vendors, williams.date) == (
+        "Robert Julian Borchak Williams", "Detroit Police Department", ["Dataworks Plus"],
+        "2020-01-30")
+    assert {items[i].person for i in ("440", "515", "598")} == {
+        "Randall Reid", "Randal Quran Reid", "Randal Reid"}
+    assert items["598"].agency == "Jefferson Parish Sheriff's Office"
+    assert (items["598"].country, items["598"].region) == ("US", "Louisiana")
+    # incident 815 names several people: an aggregate, so not one arrest
+    assert isinstance(items["815"], Deployment)
+
+
+def test_legal_incidents_are_mapped_by_kind():
+    items = by_id(parse_csv(shared_file(FULL)))
+    assert {i: (items[i].kind, items[i].status) for i in ("184", "212", "412", "584", "781")} == {
+        "184": ("court_ruling", "decided"), "212": ("fine", "decided"),
+        "412": ("regulator_decision", "decided"), "584": ("lawsuit", "filed"),
+        "781": ("fine", "decided")}
+    assert isinstance(items["781"], LegalAction) and items["781"].target == "Clearview AI"
+
+
+def test_real_duplicates_file_makes_aliases_not_rows():
+    spider = make_spider(AiidSpider)
+    duplicates = spider.read_duplicates(shared_file("aiid/aiid_snapshot_duplicates.csv").read_text())
+    assert duplicates["637"] == "112" and len(duplicates) == 12
+    items = by_id(parse_csv(shared_file(FULL), duplicates))
+    assert "637" not in items  # listed in the snapshot, but a duplicate of 112
+    assert items["107"].merged_ids == ["130"]
+
+
+def test_synthetic_rows_through_the_engine(tmp_path):
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    (capture / "incidents.csv").write_bytes((FIXTURES / "aiid_synthetic_incidents.csv").read_bytes())
+    (capture / "duplicates.csv").write_bytes((FIXTURES / "aiid_synthetic_duplicates.csv").read_bytes())
+    code, stats, log = crawl("aiid", tmp_path, f"start_url={(capture / 'incidents.csv').as_uri()}")
+    assert code == 0, log
+    records = {json.loads(line)["id"]: json.loads(line)
+               for line in (tmp_path / "aiid.jsonl").read_text().splitlines()}
+    assert sorted(records) == ["arrest-aiid-9001", "dep-aiid-9003", "legal-aiid-9005"]
+    assert records["arrest-aiid-9001"]["person"] == "Jane Example"
+    assert records["dep-aiid-9003"]["merged_ids"] == ["9006"]
+    assert records["dep-aiid-9003"]["date"] is None
+    assert records["legal-aiid-9005"]["kind"] == "fine"
+    assert stats["frt/aiid/malformed_row"] == 1
+    assert stats["frt/aiid/duplicate_incident"] == 1
+    assert stats["frt/problems/unparseable_date"] == 1
+    assert "incident 9002: entity list is not JSON" in log
+
+
+def test_graphql_pages_follow_pagination():
+    spider = make_spider(AiidSpider, route="graphql", since="9000")
+    full = list(spider.parse_graphql(
+        file_response(FIXTURES / "aiid_graphql_page_full.json", url=GRAPHQL_URL), skip=0))
+    items, requests = full[:-1], full[-1:]
+    assert len(items) == 26  # 25 FR deployments and one wrongful arrest out of 50
+    assert json.loads(requests[0].body)["variables"] == {"since": 9000, "skip": 50, "limit": 50}
+    arrest = next(item for item in items if isinstance(item, WrongfulArrest))
+    assert (arrest.source_id, arrest.person, arrest.agency) == (
+        "9101", "John Example", "Example Police Department")
+    deployment = items[0]
+    assert deployment.documents[1].url == "https://example.org/report/0"
+    assert deployment.documents[1].published == "2023-04-06"
+    last = list(spider.parse_graphql(
+        file_response(FIXTURES / "aiid_graphql_page_last.json", url=GRAPHQL_URL), skip=50))
+    assert [type(item).__name__ for item in last] == ["Deployment", "WrongfulArrest", "Deployment"]
+
+
+def test_demo_capture_gives_its_rows():
+    items = parse_csv(CAPTURES / "aiid" / "incidents.csv")
+    assert len(items) == 18

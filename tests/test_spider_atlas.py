@@ -1,0 +1,139 @@
+"""The Atlas of Surveillance spider on real captures, synthetic edge cases and broken sources."""
+
+import json
+import shutil
+from dataclasses import asdict
+
+import pytest
+from conftest import CAPTURES, FIXTURES, crawl, file_response, make_spider, shared_file
+
+from scrapers.spiders.atlas import AtlasSpider
+
+FULL_2020 = "atlas_of_surveillance/atlas_download_20201007_full.csv"
+
+
+def parse(path):
+    spider = make_spider(AtlasSpider, start_url=path.as_uri())
+    return [asdict(item) for item in spider.parse(file_response(path))]
+
+
+def test_full_2020_download_parses_every_face_recognition_row():
+    items = parse(shared_file(FULL_2020))
+    assert len(items) == 369
+    assert len({item["source_id"] for item in items}) == 368
+    assert items[0] == {
+        "source": "atlas", "source_id": "AOS0137",
+        "title": "Face recognition used by Detroit Police Department (MI)",
+        "summary": "In 2017, the Detroit Police Department signed a contract with DataWorks Plus "
+                   "for real-time face recognition. The contract expired in July 2020, however "
+                   "DPD is able to continue use the technology without DataWork's assistance.",
+        "date": "08/08/2019", "country": "US", "region": "MI", "county": "Wayne County",
+        "place": "Detroit", "latitude": None, "longitude": None,
+        "source_url": "https://atlasofsurveillance.org/", "verification": "as_published",
+        "caveat": None, "id": None, "merged_ids": [],
+        "documents": [
+            {"url": "https://www.metrotimes.com/news-hits/archives/2020/07/31/even-if-detroits-"
+                    "facial-recognition-contract-expires-dpd-can-still-use-the-software-in-perpetuity",
+             "title": None, "publisher": "Detroit Metro Times", "published": "7/31/2020",
+             "language": None, "archive_url": None, "role": "coverage"},
+            {"url": "https://www.muckrock.com/foi/detroit-314/facial-recognition-detroit-mi-76785/"
+                    "#file-808358",
+             "title": None, "publisher": "MuckRock", "published": "08/08/2019", "language": None,
+             "archive_url": None, "role": "coverage"},
+            {"url": "https://www.aclu.org/press-releases/aclu-furthers-investigation-scope-facial-"
+                    "recognition-activity-michigan",
+             "title": None, "publisher": "ACLU", "published": "9/26/2019", "language": None,
+             "archive_url": None, "role": "coverage"},
+        ],
+        "operator": "Detroit Police Department", "vendors": ["DataWorks Plus"], "system": None,
+        "sector": "policing", "mode": "unknown", "status": "unknown", "end_date": None,
+    }
+    assert items[-1] == {
+        "source": "atlas", "source_id": "AOS5755",
+        "title": "Face recognition used by Northern California Regional Intelligence Center (CA)",
+        "summary": "The Northern California Regional Intelligence Center, a fusion center, uses "
+                   "face recognition technology, often in support of other law enforcement "
+                   "entities in the San Francisco Bay Area.",
+        "date": "9/24/2020", "country": "US", "region": "CA", "county": "San Francisco County",
+        "place": "San Francisco", "latitude": None, "longitude": None,
+        "source_url": "https://atlasofsurveillance.org/", "verification": "as_published",
+        "caveat": None, "id": None, "merged_ids": [],
+        "documents": [
+            {"url": "https://www.sfchronicle.com/bayarea/article/Facial-recognition-tech-used-to-"
+                    "build-SFPD-gun-15595796.php",
+             "title": None, "publisher": "San Francisco Chronicle", "published": "9/24/2020",
+             "language": None, "archive_url": None, "role": "coverage"},
+        ],
+        "operator": "Northern California Regional Intelligence Center", "vendors": [],
+        "system": None, "sector": "policing", "mode": "unknown", "status": "unknown",
+        "end_date": None,
+    }
+
+
+def test_vendor_lists_and_sectors_in_the_real_download():
+    items = {item["source_id"]: item for item in parse(shared_file(FULL_2020))}
+    vendors = {tuple(item["vendors"]) for item in items.values()}
+    assert ("Idemia", "Dataworks Plus") in vendors
+    assert ("Vigilant Solutions", "Dataworks") in vendors
+    sectors = {item["sector"] for item in items.values()}
+    assert sectors == {"policing", "government", "border", "education"}
+
+
+def test_2025_edition_header_parses_by_name():
+    items = parse(shared_file("atlas_of_surveillance/atlas_2025_header_sample_polars_rewritten.csv"))
+    assert items == []  # its four real rows are other technologies: the filter holds
+
+
+def test_full_download_through_the_engine_gives_368_deployments(tmp_path):
+    code, stats, log = crawl("atlas", tmp_path, f"start_url={shared_file(FULL_2020).as_uri()}")
+    assert code == 0, log
+    records = [json.loads(line) for line in (tmp_path / "atlas.jsonl").read_text().splitlines()]
+    assert len(records) == 368
+    assert stats["frt/snapshot/duplicate"] == 1  # AOS5547 is listed twice, identically
+    assert stats["frt/problems/bad_document_url"] == 1  # AOS0163 gives "County of Placer" as a link
+    detroit = next(r for r in records if r["id"] == "dep-atlas-aos0137")
+    assert (detroit["region"], detroit["region_code"], detroit["geo_precision"]) == (
+        "Michigan", "US-MI", "place")
+    assert detroit["date"] == "2019-08-08" and detroit["date_precision"] == "day"
+    assert [d["id"] for d in detroit["documents"]] == [
+        "doc-b172675834ce", "doc-a999940ce4b9", "doc-97bc41a8dab9"]
+
+
+def test_synthetic_edge_cases_through_the_engine(tmp_path):
+    code, stats, log = crawl("atlas", tmp_path, f"start_url={(FIXTURES / 'atlas_synthetic.csv').as_uri()}")
+    assert code == 0, log
+    records = {json.loads(line)["id"]: json.loads(line)
+               for line in (tmp_path / "atlas.jsonl").read_text().splitlines()}
+    assert sorted(records) == ["dep-atlas-aos9001", "dep-atlas-aos9002"]
+    good = records["dep-atlas-aos9001"]
+    assert good["vendors"] == ["DataWorks Plus"]
+    assert [d["published"] for d in good["documents"]] == ["2017/2018", "2016-03-05"]
+    assert good["date"] == "2016-03-05"
+    odd = records["dep-atlas-aos9002"]
+    assert odd["region"] is None and odd["documents"] == [] and odd["geo_precision"] == "country"
+    assert stats["frt/dropped/source_id"] == 1
+    assert stats["frt/problems/unknown_region"] == 1
+    assert "source_id=''" in log and "Example Transit Police" not in (tmp_path / "atlas.jsonl").read_text()
+
+
+@pytest.mark.parametrize("fixture, reason", [
+    ("atlas_error_page.html", "not_csv"),
+    ("atlas_renamed_columns.csv", "columns_changed"),
+])
+def test_a_broken_source_keeps_the_last_good_snapshot(tmp_path, fixture, reason):
+    shutil.copy(FIXTURES / "snapshot_atlas_previous.jsonl", tmp_path / "atlas.jsonl")
+    before = (tmp_path / "atlas.jsonl").read_bytes()
+    code, stats, log = crawl("atlas", tmp_path, f"start_url={(FIXTURES / fixture).as_uri()}")
+    assert code == 0
+    assert stats["finish_reason"] == reason
+    assert stats[f"frt/source_error/{reason}"] == 1
+    assert stats["frt/snapshot_replaced"] == 0
+    assert (tmp_path / "atlas.jsonl").read_bytes() == before
+    assert "did not finish cleanly" in log
+
+
+def test_demo_capture_gives_its_rows():
+    items = parse(CAPTURES / "atlas" / "download.csv")
+    assert len(items) == 16
+    assert items[0]["source_id"] == "AOS0137"
+    assert items[0]["vendors"] == ["DataWorks Plus"]
