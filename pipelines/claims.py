@@ -33,7 +33,7 @@ def evaluate_claim(db, claim: dict) -> dict:
         supported = "partly"
     else:
         supported = "yes"
-    parts = [f"{len(ids)} evidence rows"]
+    parts = [f"{len(ids)} evidence row{'' if len(ids) == 1 else 's'}"]
     parts += [f"{m['value']} {m['label']}" for m in measures]
     if threshold is not None:
         parts.append(f"the letter's figure needs {threshold}")

@@ -80,7 +80,7 @@ def test_tables_keys_and_search(tmp_path, inputs):
                         "where c.event_id = 'legal-example-ban-2019'").fetchall() == [
         ("https://example.org/ban",)]
     claim = conn.execute("select evidence_count, supported, reason from claims").fetchone()
-    assert claim == (1, "partly", "1 evidence rows; 1 cities with a ban; the letter's figure needs 3")
+    assert claim == (1, "partly", "1 evidence row; 1 cities with a ban; the letter's figure needs 3")
     indexes = {row[1] for row in conn.execute("select * from sqlite_master where type = 'index'")}
     assert "idx_deployments_country" in indexes and "idx_legal_actions_kind" in indexes
 
