@@ -145,7 +145,7 @@ DEMONYMS = {"American": "US", "British": "GB", "UK": "GB", "English": "GB", "Wel
 
 def _fold_accents(text: str) -> str:
     """Accents removed, case kept, punctuation other than '.' turned into spaces."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    folded = unicodedata.normalize("NFKD", text.replace("’", "'")).encode("ascii", "ignore").decode()
     return " ".join(re.sub(r"[^\w.]+", " ", folded).split())
 
 

@@ -134,6 +134,15 @@ def test_a_broken_source_keeps_the_last_good_snapshot(tmp_path, fixture, reason)
 
 def test_demo_capture_gives_its_rows():
     items = parse(CAPTURES / "atlas" / "download.csv")
-    assert len(items) == 16
-    assert items[0]["source_id"] == "AOS0137"
-    assert items[0]["vendors"] == ["DataWorks Plus"]
+    assert len(items) == 16  # 15 agencies, AOS5547 twice as in the real download
+    assert [item["source_id"] for item in items][:3] == ["AOS0137", "AOS0243", "AOS1090"]
+    nypd = next(item for item in items if item["source_id"] == "AOS3197")
+    assert nypd["vendors"] == ["Idemia", "Dataworks Plus"]
+    assert items[-1]["source_id"] == "AOS5547" and items[-1] == items[-2]
+
+
+def test_current_edition_capture_parses_by_header_name():
+    items = parse(CAPTURES / "atlas" / "download_2025.csv")
+    assert [item["source_id"] for item in items] == ["AOS0137", "AOS1092", "AOS3197"]
+    assert items[0]["operator"] == "Detroit Police Department"
+    assert items[0]["documents"][0]["publisher"] == "Detroit Metro Times"
