@@ -144,8 +144,6 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         for table in [*EVENT_TABLES, "documents", "organisations", "citations",
                       "event_organisations", "id_aliases", "sources"]:
             db[table].insert_all(tables[table], columns=None)
-        for table, columns in FTS_COLUMNS.items():
-            db[table].enable_fts(columns, tokenize="porter", create_triggers=False)
         for table, columns in FACETS.items():
             for column in columns:
                 db[table].create_index([column], if_not_exists=True)
@@ -156,7 +154,9 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         broken = db.conn.execute("PRAGMA foreign_key_check").fetchall()
         if broken:
             raise ValueError(f"foreign keys that point nowhere: {broken[:10]}")
-        db.vacuum()
+        db.vacuum()  # before full-text indexing: VACUUM may renumber the rowids FTS points at
+        for table, columns in FTS_COLUMNS.items():
+            db[table].enable_fts(columns, tokenize="porter", create_triggers=False)
         db.close()
         os.replace(temporary, db_path)
     finally:
