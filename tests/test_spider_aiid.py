@@ -1,9 +1,12 @@
 """The AI Incident Database spider: snapshot CSV (real and synthetic), duplicates, GraphQL pages."""
 
 import json
+import tarfile
 from dataclasses import asdict
 
+import pytest
 from conftest import CAPTURES, FIXTURES, crawl, file_response, make_spider, shared_file
+from scrapy.exceptions import CloseSpider
 
 from scrapers.items import Deployment, LegalAction, WrongfulArrest
 from scrapers.spiders.aiid import GRAPHQL_URL, AiidSpider
@@ -129,3 +132,27 @@ def test_demo_capture_gives_its_rows():
     assert (items[-1].source_id, items[-1].country) == ("829", "AR")
     bah = by_id(items)["295"]
     assert (bah.country, bah.region) == ("US", None)  # "NYPD’s" names the US, not the state
+
+
+def test_snapshot_route_takes_the_newest_archive_and_reads_it(tmp_path):
+    spider = make_spider(AiidSpider)
+    listing = file_response(FIXTURES / "aiid_snapshots_page.html",
+                            url="https://incidentdatabase.ai/research/snapshots/")
+    (request,) = spider.parse_snapshot_list(listing)
+    assert request.url == "https://example.org/snapshots/backup-20250310102519.tar.bz2"
+    archive = tmp_path / "backup.tar.bz2"
+    with tarfile.open(archive, "w:bz2") as tar:
+        for name in ("incidents.csv", "duplicates.csv"):
+            tar.add(CAPTURES / "aiid" / name, arcname=f"mongodump_full_snapshot/{name}")
+    items = list(spider.parse_snapshot_archive(file_response(archive, url=request.url)))
+    assert [item.source_id for item in items] == [item.source_id for item in
+                                                  parse_csv(CAPTURES / "aiid" / "incidents.csv")]
+
+
+def test_a_broken_archive_stops_the_spider_with_a_reason(tmp_path):
+    spider = make_spider(AiidSpider)
+    (tmp_path / "backup.tar.bz2").write_bytes(b"<html>Access denied</html>")
+    with pytest.raises(CloseSpider) as stop:
+        list(spider.parse_snapshot_archive(file_response(tmp_path / "backup.tar.bz2")))
+    assert stop.value.reason == "bad_snapshot"
+    assert spider.crawler.stats.get_value("frt/source_error/bad_snapshot") == 1
