@@ -51,6 +51,7 @@ def event_row(record: dict) -> dict:
     if "vendor" in row:
         row["vendor"] = "; ".join(record.get("vendors") or []) or None
     row["listed"] = int(record.get("listed", True))
+    row["year"] = int(record["date"][:4]) if record.get("date") else None
     return row
 
 

@@ -7,7 +7,7 @@ never exposed. Column descriptions for readers live in metadata.yml.
 import sqlite_utils
 
 EVENT_COMMON = {
-    "id": str, "title": str, "summary": str, "date": str, "date_precision": str,
+    "id": str, "title": str, "summary": str, "date": str, "date_precision": str, "year": int,
     "country": str, "region": str, "region_code": str, "county": str, "place": str,
     "latitude": float, "longitude": float, "geo_precision": str,
 }
@@ -49,10 +49,10 @@ PRIMARY_KEYS = {"citations": ("event_id", "document_id"),
 FOREIGN_KEYS = {"citations": [("document_id", "documents", "id")],
                 "event_organisations": [("organisation_id", "organisations", "id")]}
 FACETS = {
-    "deployments": ("country", "region", "date", "sector", "mode", "status", "operator", "source",
+    "deployments": ("country", "region", "date", "year", "sector", "mode", "status", "operator", "source",
                     "verification"),
-    "wrongful_arrests": ("country", "region", "date", "agency", "source", "verification"),
-    "legal_actions": ("country", "region", "date", "kind", "jurisdiction_level", "status",
+    "wrongful_arrests": ("country", "region", "date", "year", "agency", "source", "verification"),
+    "legal_actions": ("country", "region", "date", "year", "kind", "jurisdiction_level", "status",
                       "source", "verification"),
     "documents": ("publisher", "published"),
     "citations": ("event_table", "role"),
@@ -76,7 +76,8 @@ def create_views(db: sqlite_utils.Database) -> None:
     kinds = {"deployments": "deployment", "wrongful_arrests": "wrongful_arrest",
              "legal_actions": "legal_action"}
     select = " union all ".join(
-        f"select id, '{kind}' as kind, '{table}' as event_table, title, date, country, region, "
+        f"select id, '{kind}' as kind, '{table}' as event_table, title, date, date_precision, year, "
+        f"country, region, "
         f"place, latitude, longitude, summary, source, verification from {table}"
         for table, kind in kinds.items())
     db.create_view("evidence", select)
