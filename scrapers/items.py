@@ -92,6 +92,7 @@ class LegalAction(Event):
     target: str | None = None
     amount: float | None = None
     currency: str | None = None
+    end_date: str | None = None
 
 
 ITEM_TYPES = {cls.table: cls for cls in (Deployment, WrongfulArrest, LegalAction)}

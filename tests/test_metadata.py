@@ -33,7 +33,7 @@ HIDDEN = {"build"} | {f"{table}_fts{suffix}" for table in FTS_COLUMNS for suffix
 
 
 def synthetic_items():
-    """One event of each kind, plus a repealed ban that no 'in force' query may return."""
+    """One event of each kind, plus a ban repealed in 2018 that was in force before that."""
     def document(slug):
         return [DocumentRef(url=f"https://example.org/{slug}", publisher="Example News",
                             published="2019-06-02")]
@@ -53,8 +53,9 @@ def synthetic_items():
                     place="Springfield", documents=document("ban")),
         LegalAction(**common, source_id="4", title="Example City's first ban, since repealed",
                     kind="ban", status="repealed", jurisdiction_level="city",
-                    jurisdiction="Example City", date="2017-05-01", country="US",
-                    region="Illinois", place="Springfield", documents=document("old-ban")),
+                    jurisdiction="Example City", date="2017-05-01", end_date="2018-06-30",
+                    country="US", region="Illinois", place="Springfield",
+                    documents=document("old-ban")),
     ]
 
 
@@ -220,12 +221,13 @@ def test_canned_query_runs_with_empty_parameters(datasette, name):
     run_query(datasette, name)
 
 
-def test_in_force_on_leaves_out_repealed_and_later_rules(datasette):
+def test_in_force_on_follows_enactment_and_end_dates(datasette):
     def in_force(on):
         rows = run_query(datasette, "in_force_on", jurisdiction="Example City", on=on)
         return {row["id"] for row in rows}
     assert in_force("2020-01-01") == {"legal-metatest-3"}
     assert in_force("2018-12-31") == set()
+    assert in_force("2018-01-01") == {"legal-metatest-4"}  # repealed later, in force then
 
 
 # --- (c) index tables and the build table are hidden ----------------------------------------
