@@ -1,37 +1,53 @@
-"""The Scrapy side of the evidence pipeline: each item goes through pipelines/ and into a snapshot.
+"""The Scrapy side of the evidence pipeline: each item goes through pipelines/ into the run's records.
 
 validate → normalise → identify run per item; a refused item is dropped with a log line naming
 the field and value, and counted under `frt/dropped/<field>`. A value normalisation had to drop
-is logged and counted under `frt/problems/<reason>`. When the spider closes, the run's snapshot
-replaces the last good one only if the run finished cleanly and did not collapse (see
-pipelines/store.py); the outcome is logged and counted under `frt/snapshot/*`.
+is logged and counted under `frt/problems/<reason>`. Each record keeps its position in the source
+(scrapers/order.py). When the spider closes, the run is finished (scrapers/runs.py: monitors,
+snapshot committed or kept, run and changes logged) or, for a worker of a distributed run, its
+records and stats are handed to the coordinator that finishes it (scrapers/distributed.py).
 """
 
 import logging
-from dataclasses import asdict
-from datetime import date
-from pathlib import Path
+from dataclasses import fields, is_dataclass
+from functools import cache
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
 from pipelines.identify import identify
 from pipelines.normalise import normalise
-from pipelines.store import Snapshot
 from pipelines.validate import InvalidRecord, validate
+from scrapers.distributed import hand_over
+from scrapers.order import position
+from scrapers.runs import finish_run, run_id
 
 logger = logging.getLogger(__name__)
 
 
+@cache
+def _field_names(item_type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(item_type))
+
+
 def item_to_record(item) -> dict:
-    return {"table": item.table, **asdict(item)}
+    """The item as a plain dict, documents as dicts and lists copied: what dataclasses.asdict
+    gives, without its deep copy of every value, which cost more than all the pipelines."""
+    record = {"table": item.table}
+    for name in _field_names(type(item)):
+        value = getattr(item, name)
+        if isinstance(value, list):
+            value = [{k: getattr(v, k) for k in _field_names(type(v))} if is_dataclass(v) else v
+                     for v in value]
+        record[name] = value
+    return record
 
 
 class EvidencePipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
-        self.snapshot: Snapshot | None = None
+        self.records: list[tuple] = []
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -39,10 +55,9 @@ class EvidencePipeline:
         return cls(crawler)
 
     def open_spider(self):
-        settings = self.crawler.settings
-        run_date = settings.get("FRT_RUN_DATE") or date.today().isoformat()
-        path = Path(settings.get("FRT_ITEMS_DIR")) / f"{self.crawler.spider.name}.jsonl"
-        self.snapshot = Snapshot(path, run_date)
+        run_id(self.crawler)
+        incremental = getattr(self.crawler.spider, "incremental", False)
+        self.stats.set_value("frt/run/mode", "incremental" if incremental else "full")
 
     def process_item(self, item):
         try:
@@ -54,18 +69,11 @@ class EvidencePipeline:
             reason, _, detail = problem.partition(": ")
             self.stats.inc_value(f"frt/problems/{reason}")
             logger.warning("%s %s: %s", item.source, item.source_id, detail)
-        outcome = self.snapshot.add(identify(record))
-        self.stats.inc_value(f"frt/snapshot/{outcome}")
+        self.records.append((position(item) or ("", "", "", len(self.records)), identify(record)))
         return item
 
     def spider_closed(self, spider, reason):
-        failures = ("spider_exceptions/", "downloader/exception_count", "frt/source_error")
-        errors = sum(v for k, v in self.stats.get_stats().items() if k.startswith(failures))
-        run_ok = reason == "finished" and not errors
-        result = self.snapshot.commit(run_ok, self.crawler.settings.getfloat("FRT_SNAPSHOT_MIN_SHARE"))
-        self.stats.set_value("frt/snapshot_replaced", int(result.replaced))
-        for key, value in result.counts.items():
-            self.stats.set_value(f"frt/run/{key}", value)
-        log = logger.info if result.replaced else logger.error
-        log("%s snapshot %s: %s %s", spider.name, self.snapshot.path,
-            result.reason if not result.replaced else "replaced", result.counts)
+        if self.crawler.settings.get("FRT_REDIS_URL"):
+            hand_over(self.crawler, self.records)
+        else:
+            finish_run(self.crawler, self.stats.get_stats(), self.records)

@@ -39,10 +39,18 @@ def make_spider(spider_cls, **kwargs):
     return crawler.spider
 
 
-def crawl(spider: str, items_dir: Path, *arguments: str) -> tuple[int, dict, str]:
-    """Run `scrapy crawl` for real (engine, pipelines, snapshot); return exit code, stats, log."""
-    env = dict(os.environ, FRT_ITEMS_DIR=str(items_dir), FRT_RUN_DATE=RUN_DATE)
+def crawl(spider: str, items_dir: Path, *arguments: str, settings: dict | None = None,
+          env: dict | None = None) -> tuple[int, dict, str]:
+    """Run `scrapy crawl` for real (engine, pipelines, snapshot); return exit code, stats, log.
+
+    The run log, WARC files and HTTP cache go to runs/, archive/ and httpcache/ in items_dir.
+    """
+    env = dict(os.environ, FRT_ITEMS_DIR=str(items_dir), FRT_RUN_DATE=RUN_DATE,
+               FRT_RUNS_DIR=str(items_dir / "runs"), FRT_ARCHIVE_DIR=str(items_dir / "archive"),
+               FRT_HTTPCACHE_DIR=str(items_dir / "httpcache"), **(env or {}))
     command = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", "LOG_LEVEL=INFO"]
+    for name, value in (settings or {}).items():
+        command += ["-s", f"{name}={value}"]
     for argument in arguments:
         command += ["-a", argument]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)

@@ -149,7 +149,7 @@ def test_snapshot_keeps_first_seen_and_marks_rows_no_longer_listed(tmp_path):
     second = Snapshot(path, "2026-02-01")
     assert second.add(_identified(source_id="1", summary="changed")) == "changed"
     assert second.add(_identified(source_id="3")) == "new"
-    result = second.commit(run_ok=True, min_share=0.5)
+    result = second.commit(run_ok=True)
     assert result.replaced and result.counts["gone"] == 1
     rows = read_snapshot(path)
     assert rows["dep-example-1"]["first_seen"] == "2026-01-01"
@@ -157,23 +157,53 @@ def test_snapshot_keeps_first_seen_and_marks_rows_no_longer_listed(tmp_path):
     assert rows["dep-example-2"]["listed"] is False
     assert rows["dep-example-2"]["last_seen"] == "2026-01-01"
     assert list(rows) == sorted(rows)
+    assert result.changes == [
+        {"id": "dep-example-1", "table": "deployments", "change": "changed",
+         "diff": {"summary": [None, "changed"]}},
+        {"id": "dep-example-2", "table": "deployments", "change": "gone", "diff": None},
+        {"id": "dep-example-3", "table": "deployments", "change": "added", "diff": None},
+    ]
+    third = Snapshot(path, "2026-03-01")
+    assert third.add(_identified(source_id="2")) == "restored"
+    third.add(_identified(source_id="1", summary="changed"))
+    third.add(_identified(source_id="3"))
+    result = third.commit(run_ok=True)
+    assert result.changes == [
+        {"id": "dep-example-2", "table": "deployments", "change": "restored", "diff": None}]
+    assert read_snapshot(path)["dep-example-2"]["listed"] is True
 
 
-def test_failed_or_collapsed_run_keeps_the_snapshot(tmp_path):
+def test_an_incremental_run_adds_and_never_marks_gone(tmp_path):
+    path = tmp_path / "example.jsonl"
+    full = Snapshot(path, "2026-01-01")
+    for n in ("1", "2"):
+        full.add(_identified(source_id=n))
+    full.commit(run_ok=True)
+    newer = Snapshot(path, "2026-01-02", incremental=True)
+    newer.add(_identified(source_id="3"))
+    result = newer.commit(run_ok=True)
+    assert result.counts["gone"] == 0
+    assert [c["change"] for c in result.changes] == ["added"]
+    rows = read_snapshot(path)
+    assert sorted(rows) == ["dep-example-1", "dep-example-2", "dep-example-3"]
+    assert all(row["listed"] for row in rows.values())
+    assert rows["dep-example-1"]["last_seen"] == "2026-01-01"
+
+
+def test_a_failed_run_keeps_the_snapshot_and_says_why(tmp_path):
     path = tmp_path / "example.jsonl"
     good = Snapshot(path, "2026-01-01")
     for n in range(10):
         good.add(_identified(source_id=str(n)))
     good.commit(run_ok=True)
     before = path.read_bytes()
-    failed = Snapshot(path, "2026-01-02")
-    failed.add(_identified(source_id="1"))
-    assert failed.commit(run_ok=False).reason == "the run did not finish cleanly"
-    collapsed = Snapshot(path, "2026-01-03")
+    failed = Snapshot(path, "2026-01-03")
+    assert failed.listed_before == 10
     for n in range(3):
-        collapsed.add(_identified(source_id=str(n)))
-    result = collapsed.commit(run_ok=True, min_share=0.5)
-    assert not result.replaced and "only 3 items against 10" in result.reason
+        failed.add(_identified(source_id=str(n), summary="changed"))
+    result = failed.commit(run_ok=False, reason="only 3 items against 10 in the last good run")
+    assert not result.replaced and result.reason == "only 3 items against 10 in the last good run"
+    assert result.changes == []
     assert path.read_bytes() == before
     assert len((tmp_path / "example.rejected.jsonl").read_text().splitlines()) == 3
 

@@ -116,11 +116,11 @@ def test_synthetic_edge_cases_through_the_engine(tmp_path):
     assert "source_id=''" in log and "Example Transit Police" not in (tmp_path / "atlas.jsonl").read_text()
 
 
-@pytest.mark.parametrize("fixture, reason", [
-    ("atlas_error_page.html", "not_csv"),
-    ("atlas_renamed_columns.csv", "columns_changed"),
+@pytest.mark.parametrize("fixture, reason, message", [
+    ("atlas_error_page.html", "not_csv", "is not the Atlas CSV (starts '<!DOCTYPE html>"),
+    ("atlas_renamed_columns.csv", "columns_changed", "lacks columns ['Agency']"),
 ])
-def test_a_broken_source_keeps_the_last_good_snapshot(tmp_path, fixture, reason):
+def test_a_broken_source_keeps_the_last_good_snapshot(tmp_path, fixture, reason, message):
     shutil.copy(FIXTURES / "snapshot_atlas_previous.jsonl", tmp_path / "atlas.jsonl")
     before = (tmp_path / "atlas.jsonl").read_bytes()
     code, stats, log = crawl("atlas", tmp_path, f"start_url={(FIXTURES / fixture).as_uri()}")
@@ -129,7 +129,7 @@ def test_a_broken_source_keeps_the_last_good_snapshot(tmp_path, fixture, reason)
     assert stats[f"frt/source_error/{reason}"] == 1
     assert stats["frt/snapshot_replaced"] == 0
     assert (tmp_path / "atlas.jsonl").read_bytes() == before
-    assert "did not finish cleanly" in log
+    assert f"monitor finished cleanly failed: file://{FIXTURES / fixture} {message}" in log
 
 
 def test_demo_capture_gives_its_rows():

@@ -22,10 +22,10 @@ from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
 import scrapy
-from scrapy.exceptions import CloseSpider
 
 from pipelines.places import find_country
 from scrapers.items import Deployment, DocumentRef, LegalAction, WrongfulArrest
+from scrapers.sourceerror import stop
 
 SITE = "https://incidentdatabase.ai"
 SNAPSHOTS_URL = f"{SITE}/research/snapshots/"
@@ -76,6 +76,7 @@ class AiidSpider(scrapy.Spider):
         if route not in ("snapshot", "graphql"):
             raise ValueError(f"route must be 'snapshot' or 'graphql', not {route!r}")
         self.start_url, self.route, self.since = start_url, route, int(since)
+        self.incremental = route == "graphql"  # only incidents newer than `since`: none is gone
 
     async def start(self):
         if self.route == "graphql":
@@ -100,7 +101,7 @@ class AiidSpider(scrapy.Spider):
         links = sorted(response.css('ul[data-cy="snapshots-list"] a::attr(href), a::attr(href)')
                        .re(r".*backup-\d{14}\.tar\.bz2$"))
         if not links:
-            self._fail("no_snapshot_link", f"{response.url} lists no backup-*.tar.bz2 link")
+            stop(self, "no_snapshot_link", f"{response.url} lists no backup-*.tar.bz2 link")
         yield response.follow(links[-1], callback=self.parse_snapshot_archive)
 
     def parse_snapshot_archive(self, response):
@@ -111,16 +112,22 @@ class AiidSpider(scrapy.Spider):
                 duplicates = (archive.extractfile(files["duplicates.csv"]).read().decode("utf-8")
                               if "duplicates.csv" in files else "")
         except (tarfile.TarError, KeyError, EOFError, OSError) as error:
-            self._fail("bad_snapshot", f"{response.url} is not a readable snapshot: {error!r}")
+            stop(self, "bad_snapshot", f"{response.url} is not a readable snapshot: {error!r}")
         yield from self.incidents_from_csv(incidents, self.read_duplicates(duplicates))
 
     def parse_duplicates_then_incidents(self, response):
-        duplicates = self.read_duplicates(response.text)
+        duplicates = self.read_duplicates(self._csv_text(response))
         yield scrapy.Request(self.start_url, callback=self.parse_incidents_csv,
                              cb_kwargs={"duplicates": duplicates})
 
     def parse_incidents_csv(self, response, duplicates=None):
-        yield from self.incidents_from_csv(response.text, duplicates or {})
+        yield from self.incidents_from_csv(self._csv_text(response), duplicates or {})
+
+    def _csv_text(self, response) -> str:
+        text = response.text
+        if text.lstrip().startswith("<"):
+            stop(self, "not_csv", f"{response.url} is not CSV but markup (starts {text.lstrip()[:60]!r})")
+        return text
 
     def read_duplicates(self, text: str) -> dict[str, str]:
         return {row["duplicate_incident_number"].strip(): row["true_incident_number"].strip()
@@ -130,7 +137,7 @@ class AiidSpider(scrapy.Spider):
     def incidents_from_csv(self, text: str, duplicates: dict[str, str]):
         reader = csv.DictReader(io.StringIO(text))
         if not {"incident_id", "title", "description"} <= set(reader.fieldnames or ()):
-            self._fail("columns_changed", f"incidents.csv header is {reader.fieldnames}")
+            stop(self, "columns_changed", f"incidents.csv header is {reader.fieldnames}")
         merged: dict[str, list[str]] = {}
         for duplicate, true in duplicates.items():
             merged.setdefault(true, []).append(duplicate)
@@ -166,7 +173,7 @@ class AiidSpider(scrapy.Spider):
         try:
             incidents = response.json()["data"]["incidents"]
         except (ValueError, KeyError, TypeError) as error:
-            self._fail("bad_graphql", f"{response.url}: unexpected GraphQL answer ({error!r}): "
+            stop(self, "bad_graphql", f"{response.url}: unexpected GraphQL answer ({error!r}): "
                                       f"{response.text[:200]!r}")
         for incident in incidents:
             names = {role: [(e["entity_id"], e.get("name") or entity_name(e["entity_id"]))
@@ -181,11 +188,6 @@ class AiidSpider(scrapy.Spider):
                 yield item
         if len(incidents) == PAGE_SIZE:
             yield self.graphql_request(skip + PAGE_SIZE)
-
-    def _fail(self, reason: str, message: str):
-        self.crawler.stats.inc_value(f"frt/source_error/{reason}")
-        self.logger.error(message)
-        raise CloseSpider(reason)
 
     def incident(self, incident_id, when, title, description, names, reports):
         """One AIID incident as the item of the table it belongs to, or None if not about FR."""

@@ -11,10 +11,10 @@ import io
 import re
 
 import scrapy
-from scrapy.exceptions import CloseSpider
 
 from pipelines.dates import earliest
 from scrapers.items import Deployment, DocumentRef
+from scrapers.sourceerror import stop
 
 LIVE_URL = "https://atlasofsurveillance.org/download.csv"
 REQUIRED_COLUMNS = ("AOSNUMBER", "Agency", "State", "Technology", "Summary")
@@ -40,20 +40,15 @@ class AtlasSpider(scrapy.Spider):
     def parse(self, response):
         text = response.body.decode("utf-8-sig", errors="replace")
         if not text.lstrip().startswith(('"AOSNUMBER"', "AOSNUMBER")):
-            self._fail("not_csv", f"{response.url} is not the Atlas CSV (starts {text[:60]!r})")
+            stop(self, "not_csv", f"{response.url} is not the Atlas CSV (starts {text[:60]!r})")
         reader = csv.DictReader(io.StringIO(text))
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
         if missing:
-            self._fail("columns_changed", f"{response.url} lacks columns {missing}; "
+            stop(self, "columns_changed", f"{response.url} lacks columns {missing}; "
                                           f"header is {reader.fieldnames}")
         for row in reader:
             if _cell(row, "Technology") == TECHNOLOGY:
                 yield self.deployment(row)
-
-    def _fail(self, reason: str, message: str):
-        self.crawler.stats.inc_value(f"frt/source_error/{reason}")
-        self.logger.error(message)
-        raise CloseSpider(reason)
 
     def deployment(self, row: dict) -> Deployment:
         agency = _cell(row, "Agency")

@@ -1,0 +1,98 @@
+"""Distributed runs: the same spiders, with their request queue and duplicate filter in Redis.
+
+With FRT_REDIS_URL set (`-s FRT_REDIS_URL=redis://host:6379/0` or the environment), a crawl is
+one worker of the run a coordinator opened (nightly/workers.py). The `Distributed` add-on then
+switches in scrapy-redis: its scheduler keeps the requests in Redis, so a worker on any machine
+may fetch any of them, and its duplicate filter, shared by all workers, lets no request be
+fetched twice (every worker's start request but the first is filtered out). `StayWhileBusy`
+keeps an idle worker open while another still has requests in flight, since their answers may
+bring more requests. A worker commits nothing: at its close `hand_over` puts its records (with
+their source positions) and its stats in Redis, and the coordinator finishes the run once.
+
+Redis keys, for spider S: frt:S:run (the open run: its id and spider arguments),
+frt:S:requests, frt:S:dupefilter, frt:S:records, frt:S:stats, frt:S:busy:<worker> (requests in
+flight; expires, so a worker that died does not hold the others forever).
+"""
+
+import json
+import os
+import socket
+from datetime import datetime
+
+import redis
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
+
+BUSY_TTL = 300
+
+
+def key(spider: str, part: str) -> str:
+    return f"frt:{spider}:{part}"
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Distributed:
+    """Scrapy add-on: turns a crawl into a Redis worker when FRT_REDIS_URL is set."""
+
+    def update_settings(self, settings):
+        url = settings.get("FRT_REDIS_URL")
+        if not url:
+            return
+        settings.set("REDIS_URL", url, "addon")
+        settings.set("SCHEDULER", "scrapy_redis.scheduler.Scheduler", "addon")
+        settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", "addon")
+        settings.set("SCHEDULER_PERSIST", True, "addon")  # the coordinator clears the keys
+        settings.set("SCHEDULER_QUEUE_KEY", "frt:%(spider)s:requests", "addon")
+        settings.set("SCHEDULER_DUPEFILTER_KEY", "frt:%(spider)s:dupefilter", "addon")
+        settings.set("FRT_WORKER_ID", settings.get("FRT_WORKER_ID") or worker_id(), "addon")
+        settings.set_in_component_priority_dict("EXTENSIONS", StayWhileBusy, 500)
+
+
+class StayWhileBusy:
+    """Keep an idle worker open while another worker of the run has requests in flight."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.server = redis.Redis.from_url(crawler.settings.get("FRT_REDIS_URL"))
+        self.worker = crawler.settings.get("FRT_WORKER_ID")
+        self.in_flight = 0
+        for signal, step in ((signals.request_reached_downloader, 1),
+                             (signals.request_left_downloader, -1)):
+            crawler.signals.connect(self._counter(step), signal=signal, weak=False)
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def _busy_key(self, worker: str = "") -> str:
+        return key(self.crawler.spidercls.name, f"busy:{worker or self.worker}")
+
+    def _counter(self, step: int):
+        def count(request, spider):
+            self.in_flight += step
+            self.server.set(self._busy_key(), self.in_flight, ex=BUSY_TTL)
+        return count
+
+    def spider_idle(self, spider):
+        others = [k for k in self.server.scan_iter(self._busy_key("*")) if k != self._busy_key().encode()]
+        if any(int(self.server.get(k) or 0) > 0 for k in others):
+            raise DontCloseSpider
+
+
+def _jsonable(value):
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def hand_over(crawler, records: list[tuple]) -> None:
+    """Put a worker's records and stats in Redis for the coordinator; commit nothing here."""
+    server = redis.Redis.from_url(crawler.settings.get("FRT_REDIS_URL"))
+    name = crawler.spidercls.name
+    if records:
+        server.rpush(key(name, "records"), *(json.dumps([list(p), r]) for p, r in records))
+    stats = {k: _jsonable(v) for k, v in crawler.stats.get_stats().items()}
+    server.rpush(key(name, "stats"), json.dumps(stats, default=str))
+    server.delete(key(name, f"busy:{crawler.settings.get('FRT_WORKER_ID')}"))

@@ -1,0 +1,129 @@
+"""Finishing a spider run: the monitors judge it, its snapshot is committed or kept, it is logged.
+
+`finish_run` ends a single-process crawl (called at spider close) and a distributed one (called
+by the coordinator after the last worker, over the workers' merged stats and records) alike:
+
+1. the run's records go into a Snapshot in source order (see scrapers/order.py);
+2. the figures the monitors need are added to the stats: items kept, items seen, the item count
+   of the last good full run (data/runs/<spider>.jsonl, or the snapshot's listed rows before the
+   first logged run), and the share of items with each field the spider's coverage rules name;
+3. the spidermon suite of scrapers/monitors.py runs; any failure fails the run;
+4. the snapshot is committed if the run did not fail, else kept (nothing known is lost);
+5. the run, and what it changed, are appended to data/runs/ (pipelines/runlog.py).
+"""
+
+import logging
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from spidermon.runners import MonitorRunner
+
+from pipelines.runlog import append_changes, append_run, last_good_run, read_runs
+from pipelines.store import Snapshot
+from scrapers.monitors import RunMonitors
+
+logger = logging.getLogger(__name__)
+COVERAGE_PREFIX = "spidermon_field_coverage/Event/"
+
+
+def runs_dir(settings) -> Path:
+    """FRT_RUNS_DIR, or `runs` beside the items folder (data/items → data/runs)."""
+    return Path(settings.get("FRT_RUNS_DIR") or Path(settings.get("FRT_ITEMS_DIR")).parent / "runs")
+
+
+def run_id(crawler) -> str:
+    """`<spider>-<UTC start>`, fixed once per run; a distributed run's coordinator names it."""
+    stats = crawler.stats
+    if not stats.get_value("frt/run_id"):
+        start = stats.get_value("start_time") or datetime.now(UTC)
+        stats.set_value("frt/run_id", crawler.settings.get("FRT_RUN_ID")
+                        or f"{crawler.spidercls.name}-{start:%Y%m%dT%H%M%SZ}")
+    return stats.get_value("frt/run_id")
+
+
+def counts(stats: dict, prefix: str) -> dict[str, int]:
+    return {k.removeprefix(prefix): v for k, v in sorted(stats.items())
+            if k.startswith(prefix) and isinstance(v, int | float)}
+
+
+def _filled(value) -> bool:
+    return value not in (None, "", [], {})
+
+
+def coverage(records: list[dict], rules: dict) -> dict[str, float]:
+    """spidermon's field coverage stats, over the run's records, for the fields the rules name."""
+    fields = [key.removeprefix("Event/") for key in rules if key.startswith("Event/")]
+    return {f"{COVERAGE_PREFIX}{field}": sum(_filled(r.get(field)) for r in records) / len(records)
+            for field in fields if records}
+
+
+def judge(crawler, stats: dict) -> list[str]:
+    """Run the monitor suite; return the failure messages (none: the run is good)."""
+    result = MonitorRunner().run(RunMonitors(crawler=crawler), stats=stats, crawler=crawler,
+                                 spider=None, stats_history=[], job=None)
+    failures = []
+    for item in result.monitors_failed_results:
+        message = item.reason or (item.error or "").strip().splitlines()[-1]
+        logger.error("monitor %s failed: %s", item.monitor.monitor_name, message)
+        failures.append(message)
+    return failures
+
+
+def _iso(value) -> str | None:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+def _seconds(started: str | None, finished: str | None) -> float | None:
+    if not (started and finished):
+        return None
+    parse = datetime.fromisoformat
+    return round((parse(finished) - parse(started)).total_seconds(), 1)
+
+
+def finish_run(crawler, stats: dict, records: list[tuple], workers: int = 1) -> dict:
+    """Judge, commit or keep, and log one run; `records` are (source position, record) pairs."""
+    settings, name = crawler.settings, crawler.spidercls.name
+    mode = stats.get("frt/run/mode", "full")
+    snapshot = Snapshot(Path(settings.get("FRT_ITEMS_DIR")) / f"{name}.jsonl",
+                        settings.get("FRT_RUN_DATE") or date.today().isoformat(),
+                        incremental=mode == "incremental")
+    for _, record in sorted(records, key=lambda pair: pair[0]):
+        outcome = snapshot.add(record)
+        stats[f"frt/snapshot/{outcome}"] = stats.get(f"frt/snapshot/{outcome}", 0) + 1
+    log_dir = runs_dir(settings)
+    last = last_good_run(read_runs(log_dir, name))
+    dropped = counts(stats, "frt/dropped/")
+    stats.update({"frt/run/items": len(snapshot.records),
+                  "frt/run/seen": len(records) + sum(dropped.values()),
+                  "frt/run/reference_items": last["items"] if last else snapshot.listed_before,
+                  **coverage(list(snapshot.records.values()),
+                             settings.getdict("SPIDERMON_FIELD_COVERAGE_RULES"))})
+    failures = judge(crawler, stats)
+    result = snapshot.commit(not failures, "; ".join(failures))
+    stats["frt/snapshot_replaced"] = int(result.replaced)
+    for key, value in result.counts.items():
+        stats[f"frt/run/{key}"] = value
+    started, finished = _iso(stats.get("start_time")), _iso(stats.get("finish_time"))
+    run = {
+        "run": stats.get("frt/run_id") or f"{name}-{started}", "spider": name,
+        "started": started, "finished": finished, "duration_s": _seconds(started, finished),
+        "status": "failed" if failures else "partial" if dropped else "ok",
+        "mode": mode, "workers": workers, "finish_reason": stats.get("finish_reason"),
+        **{k: result.counts[k] for k in ("items", "new", "changed", "unchanged", "restored", "gone")},
+        "dropped": sum(dropped.values()), "dropped_reasons": dropped,
+        "problems": counts(stats, "frt/problems/"),
+        "requests": stats.get("frt/http/requests", 0), "conditional": stats.get("frt/http/conditional", 0),
+        "http_status": counts(stats, "frt/http/status/"),
+        "snapshot": "replaced" if result.replaced else "kept",
+        "error": "; ".join(failures) or None,
+        "archives": sorted(counts(stats, "frt/archive/")),
+    }
+    append_run(log_dir, run)
+    if result.replaced:
+        append_changes(log_dir, run, result.changes)
+    (logger.info if result.replaced else logger.error)(
+        "%s %s: %s, snapshot %s (%s)", name, run["run"], run["status"], run["snapshot"],
+        run["error"] or ", ".join(f"{k} {run[k]}" for k in ("items", "new", "changed", "gone")))
+    return run
