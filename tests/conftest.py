@@ -10,11 +10,24 @@ import pytest
 from scrapy.http import HtmlResponse, Request, TextResponse
 from scrapy.utils.test import get_crawler
 
+from pipelines.build import build
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 CAPTURES = REPO / "data" / "captures"
 SHARED_REAL = REPO.parent / "shared" / "real"
 RUN_DATE = "2026-11-21"
+RELEASE = "2026-11-21T12:00:00Z"  # the build time of the databases the page tests build
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """What `make build` makes from the repository's curated files and item snapshots, built once
+    per run into a temporary directory with a fixed release time, for the tests of the pages."""
+    path = tmp_path_factory.mktemp("demo") / "evidence.db"
+    build(path, items_dir=REPO / "data" / "items", curated_dir=REPO / "data" / "curated",
+          built_at=RELEASE)
+    return path
 
 
 def shared_file(relative: str) -> Path:

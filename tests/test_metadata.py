@@ -191,6 +191,9 @@ QUERY_SAMPLES = {
     "claims_with_evidence": ({"letter": ""}, ""),
     "search_all": ({"q": "Example Station"}, "dep-metatest-1"),
     "counts_by_kind_and_year": ({"country": "US"}, "wrongful_arrest"),
+    "new_evidence": ({"kind": "deployment", "country": "gb", "region": "England",
+                      "source": "metatest", "q": "Example Station"}, "dep-metatest-1"),
+    "evidence_map": ({"kind": "wrongful_arrest", "country": "us"}, "arrest-metatest-2"),
 }
 
 

@@ -1,0 +1,144 @@
+"""What the browser tests share: a database built from text, served by Datasette as `make serve`
+serves it (same metadata, plugins, templates and static files) on a free loopback port, and
+Debian's Chromium driven by Playwright, which only ever reaches that server.
+
+Where Chromium or Playwright is missing the browser tests skip and say why; in CI (CI=true)
+they fail instead, so a broken install cannot pass for a green run.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import REPO
+
+from pipelines.identify import identify
+from pipelines.normalise import normalise
+from pipelines.store import Snapshot
+from pipelines.validate import validate
+from scrapers.pipelines import item_to_record
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As root on a closed network: no sandbox, no GPU, and none of Chromium's own calls home.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+SERVE_OPTIONS = ["-m", "metadata.yml", "--plugins-dir", "plugins", "--template-dir", "templates",
+                 "--static", "assets:static"]
+PREFERRED_PORT = 8950
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+
+def write_items(items_dir: Path, source: str, items: list, run_date: str) -> None:
+    """Items through validate → normalise → identify into `<source>.jsonl`, as a crawl writes it."""
+    snapshot = Snapshot(Path(items_dir) / f"{source}.jsonl", run_date=run_date)
+    for item in items:
+        record, _problems = normalise(validate(item_to_record(item)))
+        snapshot.add(identify(record))
+    if not snapshot.commit(run_ok=True).replaced:
+        raise RuntimeError(f"the {source} snapshot was not written")
+
+
+def free_port(preferred: int = PREFERRED_PORT) -> int:
+    """The preferred port when it is free (so that the permanent URLs in the screenshots stay the
+    same from run to run), else any free port."""
+    for port in (preferred, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+@contextmanager
+def datasette_server(db_path: Path):
+    """Serve db_path on 127.0.0.1 with the Makefile's options; yield the base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "datasette", "serve", "-i", str(db_path), *SERVE_OPTIONS,
+               "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"datasette stopped: {process.stdout.read()}")
+            try:
+                with urllib.request.urlopen(f"{base}/-/versions.json", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("datasette did not answer within 30 seconds") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def missing_browser() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if not CHROMIUM.exists():
+        return (f"{CHROMIUM} is missing: `make test` installs Debian's chromium when run as root "
+                "with apt-get")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed: run `make install`"
+    return None
+
+
+@contextmanager
+def chromium():
+    """Chromium through Playwright; skips (fails where CI=true) when it cannot run here."""
+    reason = missing_browser()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def offline_page(browser, base: str, outside: list[str], **context_options):
+    """A page that may reach only the server at base; every other request is refused and noted
+    in outside (map tiles, or a CDN that should not be there)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+    own_host = urlsplit(base).netloc
+
+    def only_own_server(route):
+        if urlsplit(route.request.url).netloc == own_host:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+    context.route("**/*", only_own_server)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def screenshot(page, name: str, **options) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), **options)
+    return path

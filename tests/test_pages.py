@@ -1,0 +1,150 @@
+"""The project's Datasette pages over HTTP, without a browser: what search engines may index
+(robots.txt, X-Robots-Tag, the sitemap), links between rows, feed links on filtered tables, and
+the claims page. Datasette serves a database built from the repository's curated files and demo
+snapshots, as `make serve` does.
+"""
+
+import json
+import re
+import sqlite3
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ElementTree
+from html import unescape
+
+import pytest
+from conftest import REPO
+from served import SERVE_OPTIONS, datasette_server
+
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+@pytest.fixture(scope="module")
+def db(demo_db):
+    conn = sqlite3.connect(demo_db)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def site(demo_db):
+    with datasette_server(demo_db) as base:
+        yield base
+
+
+def fetch(site, path):
+    """(status, headers, body) of a GET, whatever the status."""
+    try:
+        with urllib.request.urlopen(site + path) as response:
+            return response.status, response.headers, response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode("utf-8")
+
+
+def links(html):
+    return [unescape(href) for href in re.findall(r'<a href="([^"]+)"', html)]
+
+
+def test_robots_txt_keeps_queries_facets_and_data_out(site):
+    status, headers, body = fetch(site, "/robots.txt")
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    lines = body.splitlines()
+    assert lines[0] == "User-agent: *"
+    for rule in ("Disallow: /*?", "Disallow: /*.json", "Disallow: /*.atom", "Disallow: /-/",
+                 "Disallow: /evidence/search_all", "Disallow: /evidence/new_evidence", "Allow: /"):
+        assert rule in lines
+    assert f"Sitemap: {site}/sitemap.xml" in lines
+
+
+INDEXABLE = ["/", "/claims", "/evidence", "/evidence/deployments",
+             "/evidence/legal_actions/legal-it-moratorium-2021"]
+NOT_INDEXABLE = ["/evidence/deployments?country=US", "/evidence/deployments?_facet=sector",
+                 "/evidence/search_all?q=ban", "/evidence/in_force_on",
+                 "/evidence?sql=select+1", "/evidence/deployments.json",
+                 "/evidence/legal_actions/legal-it-moratorium-2021.json", "/-/search?q=ban",
+                 "/evidence/new_evidence.atom", "/evidence/build"]
+
+
+@pytest.mark.parametrize("path", INDEXABLE)
+def test_pages_that_may_be_indexed(site, path):
+    status, headers, _ = fetch(site, path)
+    assert status == 200
+    assert headers.get("x-robots-tag") is None
+
+
+@pytest.mark.parametrize("path", NOT_INDEXABLE)
+def test_pages_that_may_not_be_indexed(site, path):
+    _, headers, _ = fetch(site, path)
+    assert headers.get("x-robots-tag") == "noindex"
+
+
+def test_sitemap_lists_every_event_row(site, db):
+    status, _, body = fetch(site, "/sitemap.xml")
+    assert status == 200
+    urls = [loc.text for loc in ElementTree.fromstring(body).iter(f"{SITEMAP}loc")]
+    rows = [f"{site}/evidence/{table}/{row_id}" for table, row_id in db.execute(
+        "select event_table, id from evidence")]
+    assert sorted(set(urls) - {f"{site}/", f"{site}/claims"} - {
+        f"{site}/evidence/{t}" for t in ("deployments", "wrongful_arrests", "legal_actions")}) == sorted(rows)
+
+
+def test_event_ids_link_to_their_rows(site, db):
+    _, _, html = fetch(site, "/evidence/citations?event_table=wrongful_arrests&_size=5")
+    event_links = [h for h in links(html) if h.startswith("/evidence/wrongful_arrests/")]
+    assert len(event_links) == 5
+    claim_id, ids = db.execute(
+        "select id, evidence_ids from claims where evidence_count between 2 and 5 limit 1").fetchone()
+    _, _, html = fetch(site, f"/evidence/claims/{claim_id}")
+    listed = [h.rsplit("/", 1)[1] for h in links(html) if re.match(r"/evidence/\w+/(dep|arrest|legal)-", h)]
+    assert listed == json.loads(ids)
+
+
+def test_evidence_view_ids_link_to_the_event_tables(site):
+    _, _, html = fetch(site, "/evidence/evidence?kind=legal_action&_size=3")
+    assert len([h for h in links(html) if h.startswith("/evidence/legal_actions/legal-")]) == 3
+
+
+@pytest.mark.parametrize(("path", "feed"), [
+    ("/evidence/deployments?country=US&source=atlas&_sort=date",
+     "/evidence/new_evidence.atom?kind=deployment&country=US&source=atlas"),
+    ("/evidence/evidence?kind=wrongful_arrest&region__exact=Michigan",
+     "/evidence/new_evidence.atom?kind=wrongful_arrest&region=Michigan"),
+    ("/evidence/wrongful_arrests", "/evidence/new_evidence.atom?kind=wrongful_arrest"),
+    ("/evidence/deployments?sector=policing", None),
+    ("/evidence/deployments?_search=clearview", None),
+    ("/evidence/documents", None),
+])
+def test_table_pages_link_the_feed_of_their_rows(site, path, feed):
+    _, _, html = fetch(site, path)
+    found = re.search(r'<p class="feed-link"><a href="([^"]+)"', html)
+    assert (unescape(found.group(1)) if found else None) == feed
+
+
+def test_claims_page_shows_unsupported_claims(site, db):
+    _, _, html = fetch(site, "/claims")
+    for claim_id, supported in db.execute("select id, supported from claims"):
+        assert re.search(rf'<article class="claim claim-{supported}" id="{claim_id}">', html)
+    assert html.count('class="verdict verdict-no">Unsupported</span>') == db.execute(
+        "select count(*) from claims where supported = 'no'").fetchone()[0]
+
+
+@pytest.mark.parametrize(("path", "sql"), [
+    ("/evidence/organisations/org-clearview-ai",
+     "select event_id from event_organisations where organisation_id = 'org-clearview-ai'"),
+    ("/evidence/documents/{}", "select event_id from citations where document_id = '{}'"),
+])
+def test_organisation_and_document_pages_list_their_events(site, db, path, sql):
+    document = db.execute("select document_id from citations group by document_id "
+                          "order by count(*) desc, document_id limit 1").fetchone()[0]
+    _, _, html = fetch(site, path.format(document))
+    section = html.split('<section class="linked-events">', 1)[1].split("</section>", 1)[0]
+    listed = sorted(h.rsplit("/", 1)[1] for h in links(section))
+    assert listed == sorted(r[0] for r in db.execute(sql.format(document))) and listed
+
+
+def test_makefile_and_dockerfile_serve_as_the_tests_do():
+    serve = re.search(r"^serve:.*\n\t(.+)$", (REPO / "Makefile").read_text(), re.M).group(1)
+    [command] = [line for line in (REPO / "Dockerfile").read_text().splitlines()
+                 if line.startswith("CMD ")]
+    for line in (serve, command):
+        assert " ".join(SERVE_OPTIONS) in line
