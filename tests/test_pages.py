@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ElementTree
 from html import unescape
 
 import pytest
-from conftest import REPO
+from conftest import RELEASE, REPO
 from served import SERVE_OPTIONS, datasette_server
 
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -148,3 +148,14 @@ def test_makefile_and_dockerfile_serve_as_the_tests_do():
                  if line.startswith("CMD ")]
     for line in (serve, command):
         assert " ".join(SERVE_OPTIONS) in line
+
+
+def test_a_feed_whose_filter_matches_nothing_is_an_empty_feed(site):
+    status, headers, body = fetch(site, "/evidence/new_evidence.atom?country=ZZ")
+    assert status == 200 and headers["content-type"].startswith("application/xml")
+    feed = ElementTree.fromstring(body)
+    atom = "{http://www.w3.org/2005/Atom}"
+    assert feed.findtext(f"{atom}title") == "New evidence"
+    assert feed.findtext(f"{atom}updated") == RELEASE
+    assert feed.find(f"{atom}link").get("href") == f"{site}/evidence/new_evidence.atom?country=ZZ"
+    assert feed.findall(f"{atom}entry") == []
