@@ -8,12 +8,14 @@ failure message says in plain words what went wrong, for the nightly summary.
   page where a CSV should be, or renamed columns; or by too many errors).
 - source answered: no request was left without an answer after its retries (HTTP 4xx/5xx,
   network failure), and no callback raised.
-- item count: a full run keeps at least FRT_SNAPSHOT_MIN_SHARE of the items of the source's last
-  good full run (or, before the first logged run, of the rows its snapshot lists).
+- item count: a full run that completed keeps at least FRT_SNAPSHOT_MIN_SHARE of the items of
+  the source's last good full run (or, before the first logged run, of the rows its snapshot
+  lists).
 - validation errors: at most FRT_MAX_DROPPED_SHARE of the items were refused by validation
   (judged from FRT_MIN_ITEMS_FOR_SHARES items on: one bad row of three is no trend).
 - field coverage (spidermon's own monitor): the share of items with each required field filled
-  reaches the spider's SPIDERMON_FIELD_COVERAGE_RULES (`Event/<field>`).
+  reaches the spider's SPIDERMON_FIELD_COVERAGE_RULES (`Event/<field>`), from
+  FRT_MIN_ITEMS_FOR_SHARES items on.
 """
 
 from spidermon import MonitorSuite, monitors
@@ -68,6 +70,8 @@ class ItemCount(BaseScrapyMonitor):
     def test_item_count(self):
         if self.stats.get("frt/run/mode") == "incremental":
             self.skipTest("an incremental run brings only what is new")
+        if self.stats.get("finish_reason") != "finished" or any(self.stats.get(k) for k in UNANSWERED):
+            self.skipTest("the run did not complete: the count says nothing more")
         reference = self.stats.get("frt/run/reference_items") or 0
         if not reference:
             self.skipTest("no good run and no snapshot to compare with")
@@ -94,5 +98,16 @@ class ValidationErrors(BaseScrapyMonitor):
             f"{top_reasons(dropped)}"))
 
 
+@monitors.name("field coverage")
+class FieldCoverage(FieldCoverageMonitor):
+    """spidermon's field coverage rules, judged once a run has enough items to make a share."""
+
+    def test_check_if_field_coverage_rules_are_met(self):
+        items = self.stats.get("frt/run/items", 0)
+        if items < self.crawler.settings.getint("FRT_MIN_ITEMS_FOR_SHARES"):
+            self.skipTest(f"{items} items are too few for a share to mean anything")
+        super().test_check_if_field_coverage_rules_are_met()
+
+
 class RunMonitors(MonitorSuite):
-    monitors = [FinishedCleanly, SourceAnswered, ItemCount, ValidationErrors, FieldCoverageMonitor]
+    monitors = [FinishedCleanly, SourceAnswered, ItemCount, ValidationErrors, FieldCoverage]

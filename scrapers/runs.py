@@ -75,11 +75,12 @@ def _iso(value) -> str | None:
     return value
 
 
-def _seconds(started: str | None, finished: str | None) -> float | None:
+def _seconds(started, finished) -> float | None:
+    """Seconds between two stats times (datetimes, or ISO text from a distributed run's workers)."""
     if not (started and finished):
         return None
-    parse = datetime.fromisoformat
-    return round((parse(finished) - parse(started)).total_seconds(), 1)
+    times = [t if isinstance(t, datetime) else datetime.fromisoformat(t) for t in (started, finished)]
+    return round((times[1] - times[0]).total_seconds(), 1)
 
 
 def finish_run(crawler, stats: dict, records: list[tuple], workers: int = 1) -> dict:
@@ -108,7 +109,8 @@ def finish_run(crawler, stats: dict, records: list[tuple], workers: int = 1) -> 
     started, finished = _iso(stats.get("start_time")), _iso(stats.get("finish_time"))
     run = {
         "run": stats.get("frt/run_id") or f"{name}-{started}", "spider": name,
-        "started": started, "finished": finished, "duration_s": _seconds(started, finished),
+        "started": started, "finished": finished,
+        "duration_s": _seconds(stats.get("start_time"), stats.get("finish_time")),
         "status": "failed" if failures else "partial" if dropped else "ok",
         "mode": mode, "workers": workers, "finish_reason": stats.get("finish_reason"),
         **{k: result.counts[k] for k in ("items", "new", "changed", "unchanged", "restored", "gone")},

@@ -1,0 +1,1 @@
+"""Nightly operations: run every spider, build, check, summarise; on one machine or many."""

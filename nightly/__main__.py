@@ -1,0 +1,61 @@
+"""`python -m nightly`: run a night, live or over the bundled captures, and print its summary.
+
+Live (`make nightly`): the sources as planned by nightly/plan.py, then the cited documents, with
+the committed text in data/, the WARC files in archive/ and the HTTP cache in .scrapy/httpcache.
+Over the captures (`make nightly-captures`, as CI does): every source reads its capture from a
+loopback HTTP server, in a work folder (build/nightly-captures/) that starts as a copy of
+data/items, so the committed text is left alone; a second night there costs only conditional
+requests. The cited documents are skipped offline: they are on the live web.
+"""
+
+import argparse
+import logging
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+from nightly.loopback import CaptureServer
+from nightly.night import REPO, Night, run_night
+from nightly.plan import SOURCES, plan
+
+DATA = REPO / "data"
+LOOPBACK_SETTINGS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
+
+
+def night_in(data: Path, work: Path, settings: dict) -> Night:
+    return Night(items=data / "items", runs=data / "runs", db=data / "evidence.db",
+                 archive=work / "archive", cache=work / "httpcache", logs=work / "logs",
+                 summary=work / "nightly-summary.md", settings=settings)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--captures", action="store_true", help="over the bundled captures, offline")
+    parser.add_argument("--spiders", nargs="+", default=list(SOURCES), choices=SOURCES)
+    parser.add_argument("--work", type=Path, help="work folder (default: build/nightly[-captures])")
+    parser.add_argument("--port", type=int, default=18751,
+                        help="loopback port for --captures: the same URLs from night to night")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    skipped = {s: "left out of this night (--spiders)" for s in SOURCES if s not in args.spiders}
+    if not args.captures:
+        work = args.work or REPO / "build" / "nightly"
+        night = night_in(DATA, work, {})
+        night.archive, night.cache = REPO / "archive", REPO / ".scrapy" / "httpcache"
+        code, text = run_night(plan(args.spiders, night.items, night.runs, date.today()), night, skipped)
+    else:
+        work = args.work or REPO / "build" / "nightly-captures"
+        if not (work / "data" / "items").exists():
+            shutil.copytree(DATA / "items", work / "data" / "items")
+        night = night_in(work / "data", work, LOOPBACK_SETTINGS)
+        with CaptureServer(DATA / "captures", args.port) as server:
+            steps = plan(args.spiders, night.items, night.runs, date.today(), url_for=server.url)
+            code, text = run_night(steps, night, skipped)
+    print(text)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""One night: every source spider, the cited documents, the build, the checks, the summary.
+
+Each spider runs in its own `scrapy crawl` process, so that one that crashes cannot take the
+others down; it judges and logs its own run (scrapers/runs.py). A spider that dies before
+logging a run gets a failed run written for it, and a spider left out is logged as skipped, so
+the run log has one line per spider per night. The build runs whatever happened (a failed
+source keeps its last good snapshot), then the checks, then the summary. The night's WARC files
+are packaged into one WACZ. The exit status is 1 only when something needs a human: a failed
+run, a failed build or a failed check.
+"""
+
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from nightly.checks import Check, published, run_checks
+from nightly.plan import Step
+from nightly.summary import needs_a_human, render, subject
+from pipelines.build import build
+from pipelines.runlog import append_run, read_runs
+from pipelines.warc import package_wacz
+
+REPO = Path(__file__).resolve().parent.parent
+CRAWL_TIMEOUT = 3 * 3600
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Night:
+    """Where a night reads and writes; `settings` are passed to every crawl (`-s NAME=VALUE`)."""
+
+    items: Path
+    runs: Path
+    db: Path
+    archive: Path
+    cache: Path
+    logs: Path
+    summary: Path
+    settings: dict = field(default_factory=dict)
+    run_date: str = field(default_factory=lambda: date.today().isoformat())
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _stub(spider: str, status: str, error: str, started: str) -> dict:
+    """The run line of a spider that logged none itself (skipped, or died before its close)."""
+    return {"run": f"{spider}-{started.replace('-', '').replace(':', '')}", "spider": spider,
+            "started": started, "finished": _now(), "duration_s": None, "status": status,
+            "mode": None, "workers": 0, "finish_reason": None, "items": 0, "new": 0, "changed": 0,
+            "unchanged": 0, "restored": 0, "gone": 0, "dropped": 0, "dropped_reasons": {},
+            "problems": {}, "requests": 0, "conditional": 0, "http_status": {}, "snapshot": "kept",
+            "error": error, "archives": []}
+
+
+def crawl(step: Step, night: Night) -> dict:
+    """Run one spider in its own process; return the run it logged."""
+    started, logged = _now(), len(read_runs(night.runs, step.spider))
+    command = [sys.executable, "-m", "scrapy", "crawl", step.spider]
+    for name, value in night.settings.items():
+        command += ["-s", f"{name}={value}"]
+    for name, value in step.arguments.items():
+        command += ["-a", f"{name}={value}"]
+    env = dict(os.environ, FRT_ITEMS_DIR=str(night.items), FRT_RUNS_DIR=str(night.runs),
+               FRT_ARCHIVE_DIR=str(night.archive), FRT_HTTPCACHE_DIR=str(night.cache),
+               FRT_RUN_DATE=night.run_date)
+    night.logs.mkdir(parents=True, exist_ok=True)
+    log = night.logs / f"{step.spider}.log"
+    logger.info("%s: %s", step.spider, step.why or "crawl")
+    with log.open("w", encoding="utf-8") as handle:
+        try:
+            code = subprocess.run(command, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                  timeout=CRAWL_TIMEOUT).returncode
+        except subprocess.TimeoutExpired:
+            code = "timeout"
+    runs = read_runs(night.runs, step.spider)
+    if len(runs) > logged:
+        return runs[-1]
+    run = _stub(step.spider, "failed", f"the crawl ended ({code}) before logging a run; see {log}", started)
+    append_run(night.runs, run)
+    return run
+
+
+def skip(spider: str, reason: str, night: Night) -> dict:
+    run = _stub(spider, "skipped", reason, _now())
+    append_run(night.runs, run)
+    return run
+
+
+def package(runs: list[dict], night: Night) -> Path | None:
+    warcs = [night.archive / name for run in runs for name in run.get("archives", [])
+             if (night.archive / name).exists()]
+    if not warcs:
+        return None
+    return package_wacz(warcs, night.archive / f"frt-evidence-{night.run_date}.wacz",
+                        title=f"FRT Evidence, sources fetched on the night of {night.run_date}",
+                        description="Every answer the spiders received: request, response or revisit.")
+
+
+def run_night(steps: list[Step], night: Night, skipped: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run the night; return (exit status, summary text)."""
+    runs = [crawl(step, night) for step in steps]
+    runs += [skip(spider, reason, night) for spider, reason in (skipped or {}).items()]
+    wacz = package(runs, night)
+    before = published(night.db)
+    try:
+        counts = build(night.db, items_dir=night.items)
+        build_ok, build_text = True, ", ".join(f"{t} {n}" for t, n in counts.items())
+    except Exception as error:  # a build that fails is reported, not raised: the summary must go out
+        logger.exception("the build failed")
+        build_ok, build_text = False, f"{type(error).__name__}: {error}"
+    checks = run_checks(night.db, before) if build_ok else [Check("database", False, "not built")]
+    text = render(night.run_date, runs, build_text + (f"; archive {wacz.name}" if wacz else ""),
+                  build_ok, checks)
+    night.summary.parent.mkdir(parents=True, exist_ok=True)
+    night.summary.write_text(text, encoding="utf-8")
+    night.summary.with_suffix(".subject").write_text(subject(night.run_date, runs, build_ok, checks) + "\n")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as handle:
+            handle.write(text)
+    return (1 if needs_a_human(runs, build_ok, checks) else 0), text

@@ -1,0 +1,119 @@
+"""A test night over loopback: four sources, three of them broken on the second night.
+
+Night 1 runs every source healthy. On night 2 the Atlas answers HTTP 500, the AIID serves an
+HTML error page instead of its CSV, the third source renamed a column, and the fourth did not
+change. The summary must name each problem; the three broken sources keep their rows; the
+unchanged source costs only conditional requests answered "304 Not Modified"; the night exits 1.
+"""
+
+import shutil
+
+import pytest
+from conftest import CAPTURES, FIXTURES, REPO
+
+from nightly.__main__ import LOOPBACK_SETTINGS
+from nightly.checks import resolving_ids
+from nightly.loopback import CaptureServer
+from nightly.night import Night, run_night
+from nightly.plan import Step
+from pipelines.runlog import read_runs
+from pipelines.store import read_snapshot
+
+SOURCES = {"atlas": "atlas/download.csv", "aiid": "aiid/incidents.csv",
+           "example_atlas": "example_atlas/download.csv", "example_aiid": "example_aiid/incidents.csv"}
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory):
+    """Run both nights once; return what the tests look at."""
+    tmp = tmp_path_factory.mktemp("night")
+    root = tmp / "captures"
+    shutil.copytree(CAPTURES / "atlas", root / "atlas")
+    shutil.copytree(CAPTURES / "aiid", root / "aiid")
+    (root / "example_atlas").mkdir()
+    shutil.copy(FIXTURES / "atlas_synthetic.csv", root / "example_atlas" / "download.csv")
+    (root / "example_aiid").mkdir()
+    shutil.copy(FIXTURES / "aiid_synthetic_incidents.csv", root / "example_aiid" / "incidents.csv")
+    shutil.copy(FIXTURES / "aiid_synthetic_duplicates.csv", root / "example_aiid" / "duplicates.csv")
+    data = tmp / "data"
+    shutil.copytree(REPO / "data" / "items", data / "items")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PYTHONPATH", str(REPO / "tests"))  # where night_spiders.py is
+    settings = {**LOOPBACK_SETTINGS, "SPIDER_MODULES": "scrapers.spiders,night_spiders"}
+
+    def night(run_date):
+        return Night(items=data / "items", runs=data / "runs", db=data / "evidence.db",
+                     archive=tmp / "archive", cache=tmp / "httpcache", logs=tmp / "logs" / run_date,
+                     summary=tmp / f"summary-{run_date}.md", settings=settings, run_date=run_date)
+
+    with CaptureServer(root) as server:
+        steps = [Step(spider, {"start_url": server.url(path)}) for spider, path in SOURCES.items()]
+        first_code, first = run_night(steps, night("2026-11-21"))
+        snapshots = {s: (data / "items" / f"{s}.jsonl").read_bytes() for s in SOURCES}
+        first_requests = len(server.requests())
+        server.fail("atlas/download.csv", 500)
+        server.replace("aiid/incidents.csv", FIXTURES / "atlas_error_page.html")
+        server.replace("example_atlas/download.csv", FIXTURES / "atlas_renamed_columns.csv")
+        second_code, second = run_night(steps, night("2026-11-22"))
+        second_night = server.requests()[first_requests:]
+    mp.undo()
+    runs = {s: read_runs(data / "runs", s) for s in SOURCES}
+    return {"first": (first_code, first), "second": (second_code, second), "snapshots": snapshots,
+            "data": data, "runs": runs, "requests": second_night, "server": server}
+
+
+def test_the_first_night_is_healthy(nights):
+    code, summary = nights["first"]
+    assert code == 0, summary
+    assert {s: runs[0]["status"] for s, runs in nights["runs"].items()} == {
+        "atlas": "ok", "aiid": "ok", "example_atlas": "partial", "example_aiid": "ok"}
+    assert "| example_atlas | partial | 2 | 2 | 0 | 0 | 1 (source_id 1) |" in summary
+
+
+def test_the_second_night_needs_a_human(nights):
+    code, summary = nights["second"]
+    assert code == 1
+    assert summary.startswith("# Nightly 2026-11-22: needs a human (atlas failed, aiid failed, "
+                              "example_atlas failed, example_aiid ok +0 ~0 -0; failed: atlas, aiid, "
+                              "example_atlas)")
+
+
+def test_the_summary_names_each_problem(nights):
+    _, summary = nights["second"]
+    url = nights["server"].url
+    assert (f"- **atlas** (failed): HTTP 500 from {url('atlas/download.csv')}; "
+            "1 request(s) given up after retries\n") in summary
+    assert (f"- **aiid** (failed): {url('aiid/incidents.csv')} is not CSV but markup "
+            "(starts '<!DOCTYPE html>") in summary
+    assert (f"- **example_atlas** (failed): {url('example_atlas/download.csv')} lacks columns "
+            "['Agency']") in summary
+    assert "**example_aiid**" not in summary
+    assert "| atlas | FAILED | 0 | - | - | - | 0 |" in summary
+    assert "| example_aiid | ok | 3 | 0 | 0 | 0 | 0 |" in summary
+
+
+def test_the_broken_sources_keep_their_rows(nights):
+    data, before = nights["data"], nights["snapshots"]
+    for spider in ("atlas", "aiid", "example_atlas"):
+        assert (data / "items" / f"{spider}.jsonl").read_bytes() == before[spider]
+        assert nights["runs"][spider][-1]["snapshot"] == "kept"
+    published = resolving_ids(data / "evidence.db")  # rows, or aliases of rows merged by the build
+    for spider in ("atlas", "aiid", "example_atlas"):
+        ids = set(read_snapshot(data / "items" / f"{spider}.jsonl"))
+        assert ids and ids <= published
+
+
+def test_the_unchanged_source_costs_only_conditional_requests(nights):
+    run = nights["runs"]["example_aiid"][-1]
+    assert run["status"] == "ok" and (run["new"], run["changed"], run["gone"]) == (0, 0, 0)
+    assert run["http_status"] == {"304": 3} and run["requests"] == run["conditional"] == 3
+    own = [r for r in nights["requests"] if r.path.startswith("/example_aiid/")]
+    assert sorted(r.path for r in own) == ["/example_aiid/duplicates.csv", "/example_aiid/incidents.csv"]
+    assert all(r.conditional and r.status == 304 for r in own)
+
+
+def test_the_http_500_was_retried_then_given_up(nights):
+    run = nights["runs"]["atlas"][-1]
+    assert run["http_status"] == {"304": 1, "500": 4}  # robots.txt, then the CSV and its 3 retries
+    atlas = [r for r in nights["requests"] if r.path == "/atlas/download.csv"]
+    assert [r.status for r in atlas] == [500] * 4
