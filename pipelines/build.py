@@ -21,6 +21,7 @@ import yaml
 from pipelines.claims import evaluate_claims
 from pipelines.curated import load_curated
 from pipelines.identify import event_id, organisation_id
+from pipelines.operations import load_operations
 from pipelines.organisations import registry
 from pipelines.schema import COLUMNS, FACETS, FTS_COLUMNS, create_tables, create_views
 from pipelines.store import read_snapshot
@@ -145,6 +146,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         for table in [*EVENT_TABLES, "documents", "organisations", "citations",
                       "event_organisations", "id_aliases", "sources"]:
             db[table].insert_all(tables[table], columns=None)
+        load_operations(db, Path(items_dir).parent)
         for table, columns in FACETS.items():
             for column in columns:
                 db[table].create_index([column], if_not_exists=True)

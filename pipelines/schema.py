@@ -42,12 +42,19 @@ TYPES = {
     "claims": {"id": str, "letter": str, "quote": str, "evidence_sql": str, "evidence_count": int,
                "evidence_ids": str, "measures": str, "threshold": int, "supported": str,
                "reason": str},
+    "runs": {"run": str, "spider": str, "started": str, "finished": str, "duration_s": float,
+             "status": str, "mode": str, "workers": int, "finish_reason": str, "items": int,
+             "new": int, "changed": int, "unchanged": int, "restored": int, "gone": int,
+             "dropped": int, "dropped_reasons": str, "problems": str, "requests": int,
+             "conditional": int, "http_status": str, "snapshot": str, "error": str, "archives": str},
+    "changes": {"run": str, "record_id": str, "event_table": str, "change": str, "diff": str},
 }
 COLUMNS = {table: tuple(types) for table, types in TYPES.items()}
-PRIMARY_KEYS = {"citations": ("event_id", "document_id"),
+PRIMARY_KEYS = {"citations": ("event_id", "document_id"), "runs": "run", "changes": ("run", "record_id"),
                 "event_organisations": ("event_id", "organisation_id", "role"),
                 "id_aliases": "alias"}
 FOREIGN_KEYS = {"citations": [("document_id", "documents", "id")],
+                "changes": [("run", "runs", "run")],
                 "event_organisations": [("organisation_id", "organisations", "id")]}
 FACETS = {
     "deployments": ("country", "region", "date", "year", "sector", "mode", "status", "operator", "source",
@@ -58,6 +65,8 @@ FACETS = {
     "documents": ("publisher", "published"),
     "citations": ("event_table", "role"),
     "event_organisations": ("organisation_id", "role"),
+    "runs": ("spider", "status", "mode"),
+    "changes": ("event_table", "change"),
 }
 FTS_COLUMNS = {
     "deployments": ("title", "summary", "operator", "vendor", "place", "region"),

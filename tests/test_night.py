@@ -7,6 +7,7 @@ unchanged source costs only conditional requests answered "304 Not Modified"; th
 """
 
 import shutil
+import sqlite3
 
 import pytest
 from conftest import CAPTURES, FIXTURES, REPO
@@ -117,3 +118,19 @@ def test_the_http_500_was_retried_then_given_up(nights):
     assert run["http_status"] == {"304": 1, "500": 4}  # robots.txt, then the CSV and its 3 retries
     atlas = [r for r in nights["requests"] if r.path == "/atlas/download.csv"]
     assert [r.status for r in atlas] == [500] * 4
+
+
+def test_the_database_holds_every_run_and_change(nights):
+    with sqlite3.connect(nights["data"] / "evidence.db") as conn:
+        runs = conn.execute("select spider, status, snapshot, http_status from runs "
+                            "where spider = 'example_aiid' or status = 'failed' order by spider").fetchall()
+        changes = dict(conn.execute("select change, count(*) from changes where run like 'example_atlas-%' "
+                                    "group by change"))
+        total = conn.execute("select count(*) from runs").fetchone()[0]
+    assert total == 8
+    assert runs == [("aiid", "failed", "kept", '{"200": 1, "304": 2}'),
+                    ("atlas", "failed", "kept", '{"304": 1, "500": 4}'),
+                    ("example_aiid", "ok", "replaced", '{"200": 3}'),
+                    ("example_aiid", "ok", "replaced", '{"304": 3}'),
+                    ("example_atlas", "failed", "kept", '{"200": 1, "304": 1}')]
+    assert changes == {"added": 2}
