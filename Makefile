@@ -40,7 +40,7 @@ lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check scrapers pipelines tests plugins publish
 
 build: $(STAMP) ## Rebuild data/evidence.db from item snapshots and curated files (atomic swap); register new ids
-	$(BIN)/python -m pipelines.build --db $(DB) --published data/published_ids.txt
+	$(BIN)/python -m pipelines.build --db $(DB) --register
 
 scrape: $(STAMP) ## Run every spider live and update data/items/<spider>.jsonl
 	@for s in $(SPIDERS); do $(BIN)/scrapy crawl $$s || exit 1; done

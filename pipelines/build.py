@@ -1,13 +1,16 @@
 """The database build: item snapshots and curated files → data/evidence.db, atomically.
 
 The build reads only text (data/items/*.jsonl, data/curated/*.yml, data/sources.yml,
-data/aliases.csv), writes a new database beside the old one and swaps it in with one rename, so
-Datasette never sees half a database and a failed build leaves the last one in place. The same
-text gives the same ids and rows. Usage: python -m pipelines.build [--db data/evidence.db].
+data/aliases.csv, data/decisions.csv, data/tombstones.yml, data/redactions.yml,
+data/published_ids.txt), writes a new database beside the old one and swaps it in with one rename,
+so Datasette never sees half a database and a failed build leaves the last one in place. The same
+text gives the same ids and rows. Withdrawn rows become tombstones, rows of one event merge under
+its oldest id (pipelines/events.py), redactions apply before anything is written, and with
+--register every id ever published must still resolve. Usage: python -m pipelines.build
+[--db data/evidence.db] [--register].
 """
 
 import argparse
-import csv
 import json
 import logging
 import os
@@ -18,17 +21,20 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
+from pipelines.aliases import organisation_aliases, read_aliases, resolve
 from pipelines.claims import evaluate_claims
 from pipelines.curated import load_curated
-from pipelines.identify import event_id, organisation_id
+from pipelines.events import resolve_events
 from pipelines.operations import load_operations
-from pipelines.organisations import registry
+from pipelines.organisations import named_organisations, organisation_id, organisation_kind, registry
+from pipelines.published import check, published_now, read_registry, registered_with, write_registry
+from pipelines.redact import Redactor, read_redactions
 from pipelines.schema import COLUMNS, FACETS, FTS_COLUMNS, create_tables, create_views
 from pipelines.store import read_snapshot
+from pipelines.tombstones import orphans
 from pipelines.vocab import EVENT_TABLES
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-ORGANISATION_ROLES = {"operator": "operator", "agency": "agency", "target": "target"}
 logger = logging.getLogger(__name__)
 
 
@@ -56,14 +62,6 @@ def event_row(record: dict) -> dict:
     return row
 
 
-def organisation_links(record: dict):
-    for field, role in ORGANISATION_ROLES.items():
-        if record.get(field):
-            yield record[field], role
-    for vendor in record.get("vendors") or ():
-        yield vendor, "vendor"
-
-
 def build_rows(records: list[dict]) -> dict[str, list[dict]]:
     """Rows for every table, in a deterministic order, from the event records."""
     tables: dict[str, list[dict]] = {t: [] for t in COLUMNS}
@@ -75,7 +73,6 @@ def build_rows(records: list[dict]) -> dict[str, list[dict]]:
         "aliases": json.dumps(sorted(o.get("aliases", [])), ensure_ascii=False)}
         for o in registry()}
     links = {}
-    aliases = {}
     for record in records:
         tables[record["table"]].append(event_row(record))
         for document in record["documents"]:
@@ -91,31 +88,24 @@ def build_rows(records: list[dict]) -> dict[str, list[dict]]:
             citations.setdefault((record["id"], document["id"]), {
                 "event_id": record["id"], "document_id": document["id"],
                 "event_table": record["table"], "role": document.get("role"), "quote": None})
-        for name, role in organisation_links(record):
+        for name, role in named_organisations(record):
             org_id = organisation_id(name)
             organisations.setdefault(org_id, {"id": org_id, "name": name,
-                                              "kind": "vendor" if role == "vendor" else "operator",
+                                              "kind": organisation_kind(name, role),
                                               "country": None, "website": None, "aliases": "[]"})
             links[(record["id"], org_id, role)] = {"event_id": record["id"], "event_table": record["table"],
                                                     "organisation_id": org_id, "role": role}
-        for merged in record.get("merged_ids") or ():
-            alias = event_id(record["table"], record["source"], merged)
-            aliases[alias] = {"alias": alias, "id": record["id"],
-                              "reason": f"{record['source']} lists {merged} as a duplicate",
-                              "since": record.get("first_seen")}
     tables["documents"] = [documents[k] for k in sorted(documents)]
     tables["citations"] = [citations[k] for k in sorted(citations)]
     tables["organisations"] = [organisations[k] for k in sorted(organisations)]
     tables["event_organisations"] = [links[k] for k in sorted(links)]
-    tables["id_aliases"] = [aliases[k] for k in sorted(aliases)]
     return tables
 
 
-def read_aliases(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [dict(row) for row in csv.DictReader(handle)]
+def page_ids(tables: dict[str, list[dict]]) -> dict[str, str]:
+    """Every id that has a row page (claims come later) → its table."""
+    return {row["id"]: table for table in (*EVENT_TABLES, "documents", "organisations", "sources")
+            for row in tables[table]}
 
 
 def source_rows(path: Path, records: list[dict]) -> list[dict]:
@@ -130,38 +120,66 @@ def source_rows(path: Path, records: list[dict]) -> list[dict]:
 
 def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = DATA / "curated",
           sources_file: Path = DATA / "sources.yml", aliases_file: Path = DATA / "aliases.csv",
-          built_at: str | None = None) -> dict[str, int]:
-    """Build the database at db_path from text; return the row count of each table."""
+          built_at: str | None = None, decisions_file: Path | None = DATA / "decisions.csv",
+          tombstones_file: Path | None = DATA / "tombstones.yml",
+          redactions_file: Path | None = DATA / "redactions.yml",
+          published_file: Path | None = DATA / "published_ids.txt", register: bool = False) -> dict[str, int]:
+    """Build the database at db_path from text; return the row count of each table.
+
+    `published_file` (data/published_ids.txt) gives the day each id was first published, which
+    decides the oldest id of merged rows. With `register`, every id registered there must still
+    resolve, and the ids this build publishes for the first time are added once it succeeded.
+    """
     db_path = Path(db_path)
-    records = read_records(items_dir, curated_dir)
-    tables = build_rows(records)
-    tables["id_aliases"] = sorted(tables["id_aliases"] + read_aliases(aliases_file),
-                                  key=lambda r: r["alias"])
-    tables["sources"] = source_rows(sources_file, records)
+    built = built_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    registered = read_registry(published_file)
+    published_days = {i: day for i, (_, day) in registered.items()}
+    events = resolve_events(read_records(items_dir, curated_dir), decisions_file, tombstones_file,
+                            sources_file, registered, built[:10])
+    tables = build_rows(events.records)
+    tables["tombstones"] = sorted(events.tombstones + orphans(events.withdrawn, events.tombstones,
+                                                              set(page_ids(tables))), key=lambda t: t["id"])
+    tombstoned = {t["id"]: t["withdrawn_from"] for t in tables["tombstones"]}
+    originals = [record for members in events.members.values() for record in members]
+    generated = events.aliases + organisation_aliases(originals, published_days, built[:10])
+    tables["id_aliases"] = resolve(generated, read_aliases(aliases_file), page_ids(tables), tombstoned)
+    tables["match_candidates"] = events.candidates
+    tables["sources"] = source_rows(sources_file, events.records)
+    redactor = Redactor(read_redactions(redactions_file), {r["id"]: r for r in events.records},
+                        events.members, {a["alias"]: a["id"] for a in tables["id_aliases"]},
+                        strict=register)
+    redactor.apply(tables)
     temporary = db_path.with_name(db_path.name + f".{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
     try:
         db = sqlite_utils.Database(temporary)
         create_tables(db)
         for table in [*EVENT_TABLES, "documents", "organisations", "citations",
-                      "event_organisations", "id_aliases", "sources"]:
+                      "event_organisations", "id_aliases", "tombstones", "match_candidates", "sources"]:
             db[table].insert_all(tables[table], columns=None)
         load_operations(db, Path(items_dir).parent)
         for table, columns in FACETS.items():
             for column in columns:
                 db[table].create_index([column], if_not_exists=True)
         create_views(db)
-        built = built_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         db["build"].insert({"key": "built_at", "value": built}, pk="key")
-        db["claims"].insert_all(evaluate_claims(db, Path(curated_dir) / "claims.yml"))
+        claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
+        redactor.scrub_rows("claims", claims)
+        db["claims"].insert_all(claims)
         broken = db.conn.execute("PRAGMA foreign_key_check").fetchall()
         if broken:
             raise ValueError(f"foreign keys that point nowhere: {broken[:10]}")
         db.vacuum()  # before full-text indexing: VACUUM may renumber the rowids FTS points at
         for table, columns in FTS_COLUMNS.items():
             db[table].enable_fts(columns, tokenize="porter", create_triggers=False)
+        now = published_now(db.conn)
+        if register:
+            check(registered, now)
         db.close()
+        redactor.check_file(temporary)
         os.replace(temporary, db_path)
+        if register:
+            write_registry(published_file, registered_with(registered, now, built[:10]))
     finally:
         temporary.unlink(missing_ok=True)
     with sqlite3.connect(db_path) as conn:
@@ -173,9 +191,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=DATA / "evidence.db")
     parser.add_argument("--items", type=Path, default=DATA / "items")
+    parser.add_argument("--published", type=Path, default=DATA / "published_ids.txt",
+                        help="the registry of published ids (default: data/published_ids.txt)")
+    parser.add_argument("--register", action="store_true",
+                        help="check that every registered id still resolves, then register the new ones")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    counts = build(args.db, items_dir=args.items)
+    counts = build(args.db, items_dir=args.items, published_file=args.published, register=args.register)
     logger.info("built %s: %s", args.db, ", ".join(f"{t} {n}" for t, n in counts.items()))
 
 

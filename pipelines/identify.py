@@ -1,13 +1,15 @@
 """Stable identifiers: a published id resolves forever (see README, "Identifiers").
 
 Events take `<prefix>-<source>-<the source's own id>`; curated rows carry the id their curator
-wrote. Documents take `doc-<hash of the canonical URL>`, organisations `org-<slug of the name>`.
+wrote. Documents take `doc-<hash of the canonical URL>`; organisations take the id of their
+canonical name (pipelines/organisations.py).
 No id is built from row order, a clock or a random number, and none contains a person's name.
 """
 
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pipelines.vocab import ID_PREFIXES
@@ -27,6 +29,7 @@ def short_hash(text: str, length: int = 12) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
+@lru_cache(maxsize=65536)  # a page is cited by many rows; parsing a URL costs microseconds
 def canonical_url(url: str) -> str:
     """The URL two reports of one page share: lower-case host, no fragment, no tracking, no trailing slash."""
     parts = urlsplit(url.strip())
@@ -38,16 +41,13 @@ def canonical_url(url: str) -> str:
                        host, path, query, ""))
 
 
+@lru_cache(maxsize=65536)
 def document_id(url: str) -> str:
     return f"doc-{short_hash(canonical_url(url))}"
 
 
 def event_id(table: str, source: str, native_id: str) -> str:
     return f"{ID_PREFIXES[table]}-{slug(source)}-{slug(native_id)}"
-
-
-def organisation_id(name: str) -> str:
-    return f"org-{slug(name)}"
 
 
 def check_curated_id(table: str, value: str) -> None:

@@ -6,14 +6,13 @@ the exception: without it a record cannot be placed at all, so it is refused.
 """
 
 from pipelines.dates import UnparseableDate, parse_date
-from pipelines.organisations import canonical_name
+from pipelines.organisations import canonicalise
 from pipelines.places import UnknownPlace, country_code, locate, region
 from pipelines.validate import InvalidRecord
 
 TEXT_FIELDS = ("title", "summary", "place", "county", "operator", "agency", "system", "person",
                "charges", "outcome", "lawsuit", "settlement", "jurisdiction", "scope", "target",
                "caveat")
-ORGANISATION_FIELDS = ("operator", "agency", "target")
 
 
 def _tidy(value):
@@ -78,12 +77,7 @@ def normalise(record: dict) -> tuple[dict, list[str]]:
     for field in TEXT_FIELDS:
         if field in record:
             record[field] = _tidy(record[field])
-    for field in ORGANISATION_FIELDS:
-        if record.get(field):
-            record[field] = canonical_name(record[field])
-    if "vendors" in record:
-        names = [canonical_name(v) for v in record["vendors"] if v and v.strip()]
-        record["vendors"] = list(dict.fromkeys(names))
+    canonicalise(record)
     _date(record, "date", problems)
     if "end_date" in record:
         _date(record, "end_date", problems)

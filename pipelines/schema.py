@@ -36,7 +36,10 @@ TYPES = {
                       "aliases": str},
     "event_organisations": {"event_id": str, "organisation_id": str, "event_table": str,
                             "role": str},
-    "id_aliases": {"alias": str, "id": str, "reason": str, "since": str},
+    "id_aliases": {"alias": str, "id": str, "survivor_table": str, "reason": str, "since": str},
+    "tombstones": {"id": str, "withdrawn_from": str, "reason": str, "date": str},
+    "match_candidates": {"left_id": str, "right_id": str, "left_table": str, "right_table": str,
+                         "score": float, "fields": str, "note": str},
     "sources": {"id": str, "name": str, "homepage": str, "kind": str, "licence": str,
                 "licence_url": str, "coverage": str, "caveats": str, "rows": int, "last_run": str},
     "claims": {"id": str, "letter": str, "quote": str, "evidence_sql": str, "evidence_count": int,
@@ -52,7 +55,7 @@ TYPES = {
 COLUMNS = {table: tuple(types) for table, types in TYPES.items()}
 PRIMARY_KEYS = {"citations": ("event_id", "document_id"), "runs": "run", "changes": ("run", "record_id"),
                 "event_organisations": ("event_id", "organisation_id", "role"),
-                "id_aliases": "alias"}
+                "id_aliases": "alias", "match_candidates": ("left_id", "right_id")}
 FOREIGN_KEYS = {"citations": [("document_id", "documents", "id")],
                 "changes": [("run", "runs", "run")],
                 "event_organisations": [("organisation_id", "organisations", "id")]}
@@ -67,6 +70,8 @@ FACETS = {
     "event_organisations": ("organisation_id", "role"),
     "runs": ("spider", "status", "mode"),
     "changes": ("event_table", "change"),
+    "id_aliases": ("survivor_table",),
+    "match_candidates": ("left_table", "note"),
 }
 FTS_COLUMNS = {
     "deployments": ("title", "summary", "operator", "vendor", "place", "region"),

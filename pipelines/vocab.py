@@ -36,5 +36,7 @@ LEGAL_STATUSES = (
 CITATION_ROLES = ("primary", "coverage", "official", "dataset")
 VERIFICATION = ("checked", "partly", "as_published")
 ORGANISATION_ROLES = ("operator", "vendor", "agency", "target")
+ORGANISATION_KINDS = ("vendor", "police", "authority", "court", "regulator", "company")
+MATCH_DECISIONS = ("same", "different")
 
 DATE_PRECISIONS = ("day", "month", "year", "range")

@@ -1,0 +1,74 @@
+"""Id aliases: every retired id, and the row it resolves to today.
+
+Aliases come from four places: ids a source declares duplicates (AIID's duplicates.csv), ids retired
+by a merge (pipelines/merge.py), the ids other names of an organisation would give (its other
+spellings in data/curated/organisations.yml, a field's whole text), and data/aliases.csv
+(`alias,id,reason,since`), where a maintainer points an id that changed for another reason (a
+document whose URL was corrected, an event that moved to another table) to its new id.
+data/aliases.csv wins over the others. An alias of an alias resolves to the end of the chain, and
+every alias must end at a row or a tombstone, or the build stops and says which.
+"""
+
+from pathlib import Path
+
+from pipelines.ledgers import read_csv_ledger
+from pipelines.organisations import ROLE_FIELDS, alias_ids, main_name, organisation_id
+
+FIELDS = ("alias", "id", "reason", "since")
+
+
+class AliasError(ValueError):
+    """An alias that points nowhere, in a circle, or away from a row that still exists."""
+
+
+def read_aliases(path: Path | None) -> list[dict]:
+    """The maintainers' aliases of data/aliases.csv (`alias,id,reason,since`)."""
+    return [{k: v or None for k, v in row.items()} for _, row in read_csv_ledger(path, FIELDS, AliasError)]
+
+
+def organisation_aliases(records: list[dict], published: dict[str, str], build_day: str) -> list[dict]:
+    """Ids other names of an organisation give → its id: each other spelling of a registered
+    organisation, and the whole text of a field that names one first ("Jefferson Parish Sheriff's
+    Office (warrant); held in the DeKalb County jail"). Each is an alias since the day it was first
+    published, else this build's day."""
+    aliases = {alias: (real, f"another name of {name} in data/curated/organisations.yml")
+               for alias, (real, name) in alias_ids().items()}
+    for record in records:
+        for field in ROLE_FIELDS:
+            first = main_name(record.get(field))
+            whole = organisation_id(record[field]) if first else None
+            if first and whole != organisation_id(first):
+                reason = f"the whole {field} text, which names {first} first"
+                aliases.setdefault(whole, (organisation_id(first), reason))
+    return [{"alias": alias, "id": real, "reason": reason, "since": published.get(alias, build_day)}
+            for alias, (real, reason) in sorted(aliases.items())]
+
+
+def resolve(generated: list[dict], maintained: list[dict], rows: dict[str, str],
+            tombstones: dict[str, str]) -> list[dict]:
+    """Final alias rows, sorted: each points to a row (or tombstone) and names its table.
+
+    `rows` and `tombstones` map each id to its table.
+    """
+    by_alias = {}
+    for alias in generated:
+        if alias["alias"] not in rows:
+            by_alias.setdefault(alias["alias"], alias)
+    for alias in maintained:
+        if alias["alias"] in rows:
+            raise AliasError(f"data/aliases.csv: {alias['alias']} is an alias but still a row")
+        by_alias[alias["alias"]] = alias
+    resolved = []
+    for name, alias in sorted(by_alias.items()):
+        target, chain = alias["id"], [name]
+        while target in by_alias:
+            if target in chain:
+                raise AliasError(f"aliases go round in a circle: {' → '.join([*chain, target])}")
+            chain.append(target)
+            target = by_alias[target]["id"]
+        table = rows.get(target) or tombstones.get(target)
+        if table is None:
+            raise AliasError(f"alias {name} points to {target}, which is no row and no tombstone")
+        resolved.append({"alias": name, "id": target, "survivor_table": table,
+                         "reason": alias.get("reason"), "since": alias.get("since")})
+    return resolved

@@ -1,0 +1,155 @@
+"""Redactions: a person's name taken out of everything the database publishes, the id unchanged.
+
+data/redactions.yml lists each redaction as `{id, fields, reason, date}`: the row, the columns to
+clear, why (a takedown request, a court order) and the day. It never holds the name itself: the
+build reads the values to remove from the row and from every row merged into it, so that the
+scraped spellings go too ("Randal Quran Reid", "Randall Reid"). Then:
+
+- the fields read "[redacted]" in the row;
+- each value is replaced by "[redacted]" in every text of every table (titles, summaries, documents'
+  titles and URLs, reasons), in any case, with or without accents, and with any separator or none
+  between its words ("Randal Reid", "randal-reid", "RANDAL_REID", "randalreid");
+- in the rows where a value appeared, in the redacted row and in the documents it cites, the single
+  words of three letters or more of a redacted `person` ("Reid") are replaced too, so that a surname
+  alone finds nothing.
+
+The build redacts rows before it writes them and indexes full text after, then checks the finished
+file's bytes for every value, so no copy survives anywhere in the SQLite file. Ids stay as they are:
+no id holds a person's name (README, "Identifiers"), and the build fails if one does.
+"""
+
+import logging
+import re
+import unicodedata
+from pathlib import Path
+
+from pipelines.ledgers import read_ledger
+from pipelines.schema import COLUMNS
+from pipelines.vocab import EVENT_TABLES
+
+MARK = "[redacted]"
+FIELDS = {"id", "fields", "reason", "date"}
+NAME_FIELDS = ("person",)
+NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+ID_COLUMNS = {"id", "alias", "event_id", "document_id", "organisation_id", "left_id", "right_id",
+              "source_id"}
+SEPARATORS = r"(?:[\W_]|%20)*"
+logger = logging.getLogger(__name__)
+
+
+class RedactionError(ValueError):
+    """A redaction that cannot be applied, or a redacted value still found in the database."""
+
+
+def read_redactions(path: Path | None) -> list[dict]:
+    entries = read_ledger(path, FIELDS, RedactionError)
+    for entry in entries:
+        if not entry["fields"] or not isinstance(entry["fields"], list):
+            raise RedactionError(f"{Path(path).name}: {entry['id']}: fields must list the columns to clear")
+    return entries
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, one character for each character, so that spans carry over."""
+    return "".join(_fold_char(c) for c in text)
+
+
+def _fold_char(char: str) -> str:
+    base = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+    return (base[:1] or char).lower()[:1] or char
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", fold(text))
+
+
+def _pattern(words: list[str]) -> re.Pattern:
+    return re.compile(r"(?<![^\W_])" + SEPARATORS.join(map(re.escape, words)) + r"(?![^\W_])")
+
+
+def _replace(text: str, patterns: list[re.Pattern]) -> tuple[str, bool]:
+    """The text with every match of the patterns (found in its folded form) replaced."""
+    spans = sorted({m.span() for p in patterns for m in p.finditer(fold(text))})
+    if not spans:
+        return text, False
+    out, end = [], 0
+    for start, stop in spans:
+        if start >= end:
+            out += [text[end:start], MARK]
+            end = stop
+        elif stop > end:
+            end = stop
+    return "".join(out) + text[end:], True
+
+
+class Redactor:
+    """The redactions of one build: what to clear, where, and the check of the finished file."""
+
+    def __init__(self, redactions: list[dict], records: dict[str, dict], members: dict[str, list[dict]],
+                 aliases: dict[str, str], strict: bool):
+        """`records` are the merged rows by id, `members` the original rows merged into each,
+        `aliases` maps retired ids to the rows they became. When `strict` (the build knows every
+        published id), a redaction of an id that is no row and no alias stops the build."""
+        self.cleared: dict[str, set[str]] = {}
+        self.cited: set[str] = set()
+        values, names = set(), set()
+        for redaction in redactions:
+            row_id = aliases.get(redaction["id"], redaction["id"])
+            record = records.get(row_id)
+            if record is None:
+                if strict:
+                    raise RedactionError(f"redaction of {redaction['id']}: no row or alias has this id")
+                logger.warning("redaction of %s skipped: no row has this id in this build", redaction["id"])
+                continue
+            unknown = [f for f in redaction["fields"] if f not in COLUMNS[record["table"]] or f == "id"]
+            if unknown:
+                raise RedactionError(f"redaction of {redaction['id']}: {unknown[0]} is not a field "
+                                     f"that can be cleared in {record['table']}")
+            self.cleared.setdefault(row_id, set()).update(redaction["fields"])
+            self.cited.update(d["id"] for d in record["documents"])
+            for row in [record, *members.get(row_id, ())]:
+                for field in redaction["fields"]:
+                    if isinstance(row.get(field), str) and row[field].strip():
+                        values.add(row[field].strip())
+                        if field in NAME_FIELDS:
+                            names.add(row[field].strip())
+        self.values = sorted(values)
+        self.patterns = [_pattern(_words(v)) for v in self.values if _words(v)]
+        parts = {w for n in names for w in _words(n) if len(w) >= 3 and w not in NAME_SUFFIXES}
+        self.part_patterns = [_pattern([w]) for w in sorted(parts)]
+
+    def apply(self, tables: dict[str, list[dict]]) -> None:
+        """Redact every row of every table in place."""
+        if not self.values:
+            return
+        for table, rows in tables.items():
+            self.scrub_rows(table, rows)
+
+    def scrub_rows(self, table: str, rows: list[dict]) -> None:
+        if not self.values:
+            return
+        for row in rows:
+            for field in self.cleared.get(row.get("id"), ()) if table in EVENT_TABLES else ():
+                row[field] = MARK if isinstance(row.get(field), str) else None
+            in_scope = row.get("id") in self.cleared or (table == "documents" and row.get("id") in self.cited)
+            texts = [c for c, v in row.items() if isinstance(v, str) and c not in ID_COLUMNS]
+            for column in texts:
+                row[column], found = _replace(row[column], self.patterns)
+                in_scope = in_scope or found
+            if in_scope:
+                for column in texts:
+                    row[column] = _replace(row[column], self.part_patterns)[0]
+            for column in ID_COLUMNS & set(row):
+                if isinstance(row[column], str) and _replace(row[column], self.patterns)[1]:
+                    raise RedactionError(f"{table}.{column} {row[column]!r} holds a redacted value: an id "
+                                         "must not hold a name; withdraw the row (data/tombstones.yml)")
+
+    def check_file(self, path: Path) -> None:
+        """Fail if any redacted value is still in the bytes of the database file."""
+        data = Path(path).read_bytes().lower()
+        for value in self.values:
+            for words in {tuple(_words(value)), tuple(re.findall(r"[^\W_]+", value.lower()))}:
+                encoded = [re.escape(w.encode("utf-8")) for w in words]
+                pattern = rb"(?<![a-z0-9])" + rb"[^a-z0-9]{0,3}".join(encoded) + rb"(?![a-z0-9])"
+                if encoded and re.search(pattern, data):
+                    raise RedactionError(f"a redacted value is still in {Path(path).name}")

@@ -1,0 +1,149 @@
+"""Redaction: a redacted name is gone from every table, index, view and byte of the database, and
+no search finds it; the row and its id stay. Tested on the real Randal Reid rows, whose name comes
+in several spellings from the AIID and the curated files."""
+
+import asyncio
+import re
+import shutil
+import sqlite3
+import subprocess
+
+import pytest
+import yaml
+from conftest import REPO
+from datasette.app import Datasette
+
+from pipelines.build import build
+from pipelines.identify import document_id
+from pipelines.redact import RedactionError, Redactor
+
+DATA = REPO / "data"
+ROW = "arrest-us-jefferson-parish-2022"
+NAME = re.compile(r"(?<![a-z])(randall?|quran|reid)(?![a-z])", re.I)
+NAME_BYTES = re.compile(rb"(?<![a-z])(randall?|quran|reid)(?![a-z])")
+AIAAIC = ("https://www.aiaaic.org/aiaaic-repository/ai-algorithmic-and-automation-incidents/"
+          "louisiana-police-randall-reid-wrongful-arrest-jailing")
+
+
+def redactions(path, *entries):
+    path.write_text(yaml.safe_dump(list(entries)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def db_path(tmp_path_factory):
+    """The repository's data built with one redaction, asked for through an id merged into the row."""
+    root = tmp_path_factory.mktemp("redact")
+    request = redactions(root / "redactions.yml", {"id": "arrest-aiid-515", "fields": ["person"],
+                                                   "reason": "test: takedown request", "date": "2026-11-30"})
+    path = root / "evidence.db"
+    build(path, redactions_file=request, built_at="2026-11-30T00:00:00Z")
+    return path
+
+
+def text_columns(conn):
+    for (name,) in conn.execute("select name from sqlite_master where type in ('table', 'view') "
+                                "and name not like '%_fts%'"):
+        for column in conn.execute(f"pragma table_info([{name}])"):
+            if column[2].upper() in ("TEXT", ""):
+                yield name, column[1]
+
+
+def test_the_row_and_its_id_stay_and_the_name_is_gone_from_it(db_path):
+    conn = sqlite3.connect(db_path)
+    person, summary = conn.execute("select person, summary from wrongful_arrests where id = ?",
+                                   [ROW]).fetchone()
+    assert person == "[redacted]"
+    assert "[redacted], who says he had never been to Louisiana" in summary
+    assert conn.execute("select id from id_aliases where alias = 'arrest-aiid-515'").fetchone() == (ROW,)
+
+
+def test_the_name_is_gone_from_other_rows_and_from_urls(db_path):
+    conn = sqlite3.connect(db_path)
+    lawsuit = conn.execute("select summary from legal_actions where summary like '%[redacted] sued%'")
+    assert len(lawsuit.fetchall()) == 1
+    url, canonical = conn.execute("select url, canonical_url from documents where id = ?",
+                                  [document_id(AIAAIC)]).fetchone()
+    assert url.endswith("louisiana-police-[redacted]-wrongful-arrest-jailing")
+    assert "[redacted]" in canonical
+
+
+def test_no_dump_and_no_byte_of_the_file_holds_the_name(db_path):
+    dumped = "\n".join(sqlite3.connect(db_path).iterdump())
+    assert NAME.findall(dumped) == []
+    assert NAME_BYTES.findall(db_path.read_bytes().lower()) == []
+    if shutil.which("sqlite3"):
+        cli = subprocess.run(["sqlite3", str(db_path), ".dump"], capture_output=True, text=True, check=True)
+        assert len(cli.stdout) > 100_000 and NAME.findall(cli.stdout) == []
+
+
+def test_no_full_text_index_like_or_view_finds_the_name(db_path):
+    conn = sqlite3.connect(db_path)
+    fts = [name for (name,) in conn.execute("select name from sqlite_master where name like '%_fts'")]
+    assert len(fts) == 4
+    for table in fts:
+        for word in ("Reid", "Randal", "Randall", "Quran"):
+            found = conn.execute(f"select count(*) from [{table}] where [{table}] match ?", [word])
+            assert found.fetchone() == (0,), (table, word)
+    columns = list(text_columns(conn))
+    assert ("evidence", "summary") in columns and ("documents", "url") in columns
+    for table, column in columns:
+        for word in ("reid", "randal", "quran"):
+            found = conn.execute(f"select count(*) from [{table}] where [{column}] like ?", [f"%{word}%"])
+            assert found.fetchone() == (0,), (table, column, word)
+
+
+def test_no_datasette_search_finds_the_name(db_path):
+    datasette = Datasette(immutables=[str(db_path)], plugins_dir=str(REPO / "plugins"),
+                          template_dir=str(REPO / "templates"),
+                          metadata=yaml.safe_load((REPO / "metadata.yml").read_text(encoding="utf-8")))
+
+    def rows(path):
+        response = asyncio.run(datasette.client.get(path))
+        assert response.status_code == 200, path
+        return response.json()["rows"]
+
+    for table in ("wrongful_arrests", "legal_actions", "deployments", "documents"):
+        assert rows(f"/evidence/{table}.json?_search=Reid&_shape=objects") == []
+    assert rows("/evidence/search_all.json?q=Reid&_shape=objects") == []
+    assert rows("/evidence/evidence.json?summary__contains=Reid&_shape=objects") == []
+    assert rows("/evidence/wrongful_arrests.json?_search=Louisiana&_shape=objects")  # search still works
+
+
+def test_an_id_holding_a_redacted_value_stops_the_build(tmp_path):
+    curated = tmp_path / "curated"
+    curated.mkdir()
+    (curated / "wrongful_arrests.yml").write_text(yaml.safe_dump([{
+        "id": "arrest-us-example-2021", "title": "Synthetic arrest by a private guard",
+        "date": "2021-03-04", "country": "US", "summary": "Synthetic row for tests/test_redact.py.",
+        "agency": "Sam Sample Security", "sources": [{"url": "https://example.org/arrest",
+                                                      "publisher": "Example News"}]}]))
+    (tmp_path / "items").mkdir()
+    request = redactions(tmp_path / "redactions.yml", {"id": "arrest-us-example-2021", "fields": ["agency"],
+                                                       "reason": "test", "date": "2026-11-30"})
+    with pytest.raises(RedactionError, match="organisations.id 'org-sam-sample-security' holds a redacted"):
+        build(tmp_path / "evidence.db", items_dir=tmp_path / "items", curated_dir=curated,
+              redactions_file=request, built_at="2026-11-30T00:00:00Z")
+    assert not (tmp_path / "evidence.db").exists()
+
+
+def test_a_redaction_of_no_row_stops_a_full_build(tmp_path):
+    request = redactions(tmp_path / "redactions.yml", {"id": "arrest-us-nowhere-2020", "fields": ["person"],
+                                                       "reason": "test", "date": "2026-11-30"})
+    with pytest.raises(RedactionError, match="arrest-us-nowhere-2020: no row or alias has this id"):
+        build(tmp_path / "evidence.db", redactions_file=request, published_file=tmp_path / "ids.txt",
+              register=True)
+
+
+def test_the_file_check_catches_a_copy_left_behind(tmp_path):
+    record = {"id": "arrest-us-example-2021", "table": "wrongful_arrests", "person": "Sam Sample",
+              "documents": []}
+    redactor = Redactor([{"id": record["id"], "fields": ["person"], "reason": "test", "date": "2026-11-30"}],
+                        {record["id"]: record}, {}, {}, strict=True)
+    left_behind = tmp_path / "left.db"
+    left_behind.write_bytes(b"\x00\x01page of an old row: SAM-SAMPLE was arrested\x00")
+    with pytest.raises(RedactionError, match="still in left.db"):
+        redactor.check_file(left_behind)
+    clean = tmp_path / "clean.db"
+    clean.write_bytes(b"\x00\x01page: [redacted] was arrested\x00")
+    redactor.check_file(clean)
