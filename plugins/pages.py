@@ -91,11 +91,12 @@ def short_url(url: str, length: int = 80) -> str:
     return text if len(text) <= length else text[:length - 1] + "…"
 
 
-def event_path(datasette, event_id: str) -> str | None:
-    match = ID_LINK.match(event_id or "")
+def row_path(datasette, row_id: str) -> str | None:
+    """The page of an event, document or organisation, from the prefix of its id."""
+    match = ID_LINK.match(row_id or "")
     if not match:
         return None
-    return datasette.urls.row(DATABASE, TABLE_OF_PREFIX[match.group(1)], event_id)
+    return datasette.urls.row(DATABASE, TABLE_OF_PREFIX[match.group(1)], row_id)
 
 
 async def release(datasette) -> str | None:
@@ -153,8 +154,7 @@ async def home_context(datasette) -> dict:
     queries = await datasette.get_canned_queries(DATABASE, None)
     return {"counts": counts, "other_counts": others, "legal_kinds": legal_kinds,
             "letters": [letters[name] for name in sorted(letters)], "sources": sources,
-            "newest": newest, "chart": chart, "kind_labels": KIND_LABELS,
-            "canned_queries": queries}
+            "newest": newest, "chart": chart, "canned_queries": queries}
 
 
 # --------------------------------------------------------------------- claims page
@@ -178,12 +178,10 @@ async def claims_page(datasette, request):
         ids = json.loads(claim["evidence_ids"] or "[]")
         claim["evidence"] = [found.get(i) or {"id": i, "title": i} for i in ids]
         claim["verdict"] = VERDICTS.get(claim["supported"], claim["supported"])
-        claim["measures"] = json.loads(claim["measures"] or "[]")
         letters[-1]["claims"].append(claim)
     html = await datasette.render_template(
         "claims.html", {"letters": letters, "release": await release(datasette),
-                        "totals": {v: sum(c["supported"] == v for c in claims) for v in VERDICTS},
-                        "verdicts": VERDICTS},
+                        "totals": {v: sum(c["supported"] == v for c in claims) for v in VERDICTS}},
         request=request, view_name="claims")
     return Response.html(html)
 
@@ -203,19 +201,18 @@ FACTS = {
                       ("jurisdiction", "Jurisdiction"), ("jurisdiction_level", "Level"),
                       ("scope", "Scope"), ("target", "Against"), ("amount", "Amount")],
 }
-ORGANISATION_FACTS = {"operator": "operator", "agency": "agency", "target": "target",
-                      "vendor": "vendor"}
 HUMANISED = {"sector", "mode", "status", "kind", "jurisdiction_level"}
 
 
 def facts(table: str, row: dict, organisations: list[dict]) -> list[dict]:
-    """The row's facts worth a reader's eye, labelled, with links to organisations."""
+    """The row's facts worth a reader's eye, labelled; operator, agency, vendor and target link
+    to the organisations that event_organisations names in that role."""
     out = []
     for column, label in FACTS[table]:
         value = row.get(column)
         if value in (None, "", "unknown"):
             continue
-        links = [o for o in organisations if o["role"] == ORGANISATION_FACTS.get(column)]
+        links = [o for o in organisations if o["role"] == column]
         if column == "amount":
             value = f"{value:,.0f} {row.get('currency') or ''}".strip()
         elif column == "end_date":
@@ -259,11 +256,10 @@ async def event_context(datasette, request, table: str) -> dict:
         claim["verdict"] = VERDICTS.get(claim["supported"], claim["supported"])
     return {"event": {
         "row": row, "kind": KIND_LABELS[KINDS[table]], "kind_code": KINDS[table],
-        "place": place_line(row),
-        "facts": facts(table, row, organisations), "organisations": organisations,
+        "place": place_line(row), "facts": facts(table, row, organisations),
         "documents": documents, "source": dict(source) if source else None, "claims": claims,
-        "aliases": aliases, "reference": ref, "json_url": datasette.urls.row(
-            DATABASE, table, found["id"], format="json") + "?_shape=array",
+        "aliases": aliases, "reference": ref,
+        "json_url": datasette.urls.row(DATABASE, table, found["id"], format="json") + "?_shape=array",
         "cite": {"text": plain_text(ref), "bibtex": bibtex(ref), "csl_json": csl_json(ref)},
     }}
 
@@ -413,11 +409,11 @@ def render_cell(row, value, column, table, database, datasette):
             ids = json.loads(value)
         except ValueError:
             return None
-        links = [Markup('<a href="{}">{}</a>').format(event_path(datasette, i), i)
-                 for i in ids if isinstance(i, str) and event_path(datasette, i)]
+        links = [Markup('<a href="{}">{}</a>').format(row_path(datasette, i), i)
+                 for i in ids if isinstance(i, str) and row_path(datasette, i)]
         return Markup(", ").join(links) if len(links) == len(ids) else None
     if column == "event_id" or (column == "id" and table in (None, "evidence")):
-        path = event_path(datasette, value)
+        path = row_path(datasette, value)
         return Markup('<a href="{}">{}</a>').format(path, value) if path else None
     return None
 
