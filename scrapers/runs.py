@@ -63,7 +63,7 @@ def judge(crawler, stats: dict) -> list[str]:
                                  spider=None, stats_history=[], job=None)
     failures = []
     for item in result.monitors_failed_results:
-        message = item.reason or (item.error or "").strip().splitlines()[-1]
+        message = " ".join((item.reason or (item.error or "").strip().splitlines()[-1]).split())
         logger.error("monitor %s failed: %s", item.monitor.monitor_name, message)
         failures.append(message)
     return failures
