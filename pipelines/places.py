@@ -28,6 +28,7 @@ class UnknownPlace(ValueError):
     """Raised for a country or region name that no ISO list knows."""
 
 
+@lru_cache(maxsize=65536)  # names repeat on every row of a source
 def _key(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.replace("’", "'")).encode("ascii", "ignore").decode()
     return " ".join(folded.lower().replace("-", " ").replace(".", "").replace("'", " ").split())
