@@ -1,7 +1,8 @@
 """`python -m nightly`: run a night, live or over the bundled captures, and print its summary.
 
-Live (`make nightly`): the sources as planned by nightly/plan.py, then the cited documents, with
-the committed text in data/, the WARC files in archive/ and the HTTP cache in .scrapy/httpcache.
+Live (`make nightly`): the sources as planned by nightly/plan.py, then the cited documents due
+tonight (scrapers/spiders/documents.py), with the committed text in data/, the WARC files in
+archive/ and the HTTP cache in .scrapy/httpcache.
 Over the captures (`make nightly-captures`, as CI does): every source reads its capture from a
 loopback HTTP server, in a work folder (build/nightly-captures/) that starts as a copy of
 data/items, so the committed text is left alone; a second night there costs only conditional
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from nightly.loopback import CaptureServer
 from nightly.night import REPO, Night, run_night
-from nightly.plan import SOURCES, plan
+from nightly.plan import SOURCES, Step, plan
 
 DATA = REPO / "data"
 LOOPBACK_SETTINGS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
@@ -33,6 +34,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--captures", action="store_true", help="over the bundled captures, offline")
     parser.add_argument("--spiders", nargs="+", default=list(SOURCES), choices=SOURCES)
+    parser.add_argument("--documents", type=int, default=300, help="cited pages to fetch or check")
     parser.add_argument("--work", type=Path, help="work folder (default: build/nightly[-captures])")
     parser.add_argument("--port", type=int, default=18751,
                         help="loopback port for --captures: the same URLs from night to night")
@@ -44,12 +46,15 @@ def main() -> int:
         work = args.work or REPO / "build" / "nightly"
         night = night_in(DATA, work, {})
         night.archive, night.cache = REPO / "archive", REPO / ".scrapy" / "httpcache"
-        code, text = run_night(plan(args.spiders, night.items, night.runs, date.today()), night, skipped)
+        steps = plan(args.spiders, night.items, night.runs, date.today())
+        steps.append(Step("documents", {"limit": str(args.documents)}, why="the cited pages due tonight"))
+        code, text = run_night(steps, night, skipped)
     else:
         work = args.work or REPO / "build" / "nightly-captures"
         if not (work / "data" / "items").exists():
             shutil.copytree(DATA / "items", work / "data" / "items")
         night = night_in(work / "data", work, LOOPBACK_SETTINGS)
+        skipped["documents"] = "offline: the cited pages are on the live web"
         with CaptureServer(DATA / "captures", args.port) as server:
             steps = plan(args.spiders, night.items, night.runs, date.today(), url_for=server.url)
             code, text = run_night(steps, night, skipped)

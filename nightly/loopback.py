@@ -5,8 +5,9 @@ exactly as it would fetch the live source. Each file has a strong ETag (the sha2
 and a Last-Modified (its mtime); a request whose If-None-Match or If-Modified-Since still matches
 is answered "304 Not Modified" with no body. Failures can be injected per path: a status code
 (`fail`), another file served in its place (`replace`, e.g. an HTML error page where a CSV should
-be), and a POST path can answer with a function of the request body (`answer_post`, e.g. a GraphQL
-API). Every request is logged, so a test can count what a night cost.
+be), and a path can answer with a function of the query and body (`answer`, e.g. a GraphQL API
+or the Wayback Machine's availability API). Every request is logged, so a test can count what a
+night cost.
 
 Usage: python -m nightly.loopback --root data/captures [--port 18751]
        [--fail /atlas/download.csv=500] [--replace /atlas/download.csv=tests/fixtures/x.html]
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 ROBOTS = b"User-agent: *\nAllow: /\n"
 TYPES = {".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8",
@@ -47,7 +48,7 @@ class CaptureServer:
         self.root = Path(root).resolve()
         self.failures: dict[str, int] = {}
         self.replacements: dict[str, Path] = {}
-        self.post_answers = {}
+        self.answers = {}
         self.log: list[Logged] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
@@ -66,9 +67,9 @@ class CaptureServer:
     def replace(self, path: str, file: Path) -> None:
         self.replacements["/" + path.lstrip("/")] = Path(file)
 
-    def answer_post(self, path: str, answer) -> None:
-        """`answer(body: bytes) -> (status, content_type, body)` answers POSTs to path."""
-        self.post_answers["/" + path.lstrip("/")] = answer
+    def answer(self, path: str, respond) -> None:
+        """`respond(query: dict, body: bytes) -> (status, content_type, body)` answers GET or POST."""
+        self.answers["/" + path.lstrip("/")] = respond
 
     def heal(self) -> None:
         self.failures.clear()
@@ -145,12 +146,20 @@ def _handler(server: CaptureServer):
             server.record(Logged(self.command, urlsplit(self.path).path, status, conditional, body,
                                  dict(self.headers.items())))
 
+        def _answer(self, path: str, body: bytes) -> None:
+            query = dict(parse_qsl(urlsplit(self.path).query))
+            status, content_type, answer = server.answers[path](query, body)
+            self._log(status, body)
+            self._send(status, content_type, answer)
+
         def do_GET(self):
             path = urlsplit(self.path).path
             if path in server.failures:
                 status = server.failures[path]
                 self._log(status)
                 return self._send(status, "text/plain", f"injected failure {status}\n".encode())
+            if path in server.answers:
+                return self._answer(path, b"")
             if path == "/robots.txt" and server.file_for(path) is None:
                 file_body, modified = ROBOTS, 0.0
             else:
@@ -180,12 +189,10 @@ def _handler(server: CaptureServer):
                 status = server.failures[path]
                 self._log(status, body)
                 return self._send(status, "text/plain", f"injected failure {status}\n".encode())
-            if path not in server.post_answers:
+            if path not in server.answers:
                 self._log(404, body)
                 return self._send(404, "text/plain", b"not found\n")
-            status, content_type, answer = server.post_answers[path](body)
-            self._log(status, body)
-            return self._send(status, content_type, answer)
+            return self._answer(path, body)
 
     return Handler
 

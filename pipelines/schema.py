@@ -29,7 +29,7 @@ TYPES = {
     "documents": {"id": str, "url": str, "canonical_url": str, "title": str, "publisher": str,
                   "published": str, "published_precision": str, "language": str,
                   "archive_url": str, "source": str, "first_seen": str, "last_seen": str,
-                  "content_sha256": str},
+                  "content_sha256": str, "captured": str, "live_status": str, "live_checked": str},
     "citations": {"event_id": str, "document_id": str, "event_table": str, "role": str,
                   "quote": str},
     "organisations": {"id": str, "name": str, "kind": str, "country": str, "website": str,
@@ -51,13 +51,17 @@ TYPES = {
              "dropped": int, "dropped_reasons": str, "problems": str, "requests": int,
              "conditional": int, "http_status": str, "snapshot": str, "error": str, "archives": str},
     "changes": {"run": str, "record_id": str, "event_table": str, "change": str, "diff": str},
+    "captures": {"document_id": str, "fetched": str, "http_status": int, "content_sha256": str,
+                 "text_sha256": str, "content_type": str, "bytes": int, "warc": str, "record": str},
 }
 COLUMNS = {table: tuple(types) for table, types in TYPES.items()}
 PRIMARY_KEYS = {"citations": ("event_id", "document_id"), "runs": "run", "changes": ("run", "record_id"),
+                "captures": ("document_id", "fetched"),
                 "event_organisations": ("event_id", "organisation_id", "role"),
                 "id_aliases": "alias", "match_candidates": ("left_id", "right_id")}
 FOREIGN_KEYS = {"citations": [("document_id", "documents", "id")],
                 "changes": [("run", "runs", "run")],
+                "captures": [("document_id", "documents", "id")],
                 "event_organisations": [("organisation_id", "organisations", "id")]}
 FACETS = {
     "deployments": ("country", "region", "date", "year", "sector", "mode", "status", "operator", "source",
@@ -70,6 +74,7 @@ FACETS = {
     "event_organisations": ("organisation_id", "role"),
     "runs": ("spider", "status", "mode"),
     "changes": ("event_table", "change"),
+    "captures": ("http_status", "content_type"),
     "id_aliases": ("survivor_table",),
     "match_candidates": ("left_table", "note"),
 }

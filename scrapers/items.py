@@ -2,6 +2,7 @@
 
 A spider fills the fields as its source states them (dates and places as raw text); the
 pipelines validate, normalise and identify them. Field names are the database's column names.
+DocumentCheck and WaybackCopy are what the documents spider finds about a cited page.
 """
 
 from dataclasses import dataclass, field
@@ -96,3 +97,28 @@ class LegalAction(Event):
 
 
 ITEM_TYPES = {cls.table: cls for cls in (Deployment, WrongfulArrest, LegalAction)}
+
+
+@dataclass(kw_only=True)
+class DocumentCheck:
+    """What fetching one cited document found (the documents spider): its answer, and digests."""
+
+    document_id: str
+    url: str
+    fetched: str
+    http_status: int | None = None
+    content_sha256: str | None = None
+    text_sha256: str | None = None
+    content_type: str | None = None
+    bytes: int | None = None
+    warc: str | None = None
+    record: str | None = None
+    error: str | None = None
+
+
+@dataclass(kw_only=True)
+class WaybackCopy:
+    """Whether the Wayback Machine holds a copy of a cited document, and where."""
+
+    document_id: str
+    wayback_url: str | None = None

@@ -25,9 +25,10 @@ from spidermon.contrib.scrapy.monitors.base import BaseScrapyMonitor
 UNANSWERED = ("retry/max_reached", "httperror/response_ignored_count")
 
 
-def _counts(stats, prefix: str) -> dict[str, int]:
-    return {k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)
-            and isinstance(v, int | float)}
+def counts_of(stats, prefix: str) -> dict[str, int]:
+    """The numeric stats under a prefix, by the rest of their name: {"source_id": 2}."""
+    return {k.removeprefix(prefix): v for k, v in sorted(stats.items())
+            if k.startswith(prefix) and isinstance(v, int | float)}
 
 
 def top_reasons(counts: dict[str, int], limit: int = 3) -> str:
@@ -58,7 +59,7 @@ class SourceAnswered(BaseScrapyMonitor):
 
     @monitors.name("no callback raised")
     def test_no_spider_exception(self):
-        raised = _counts(self.stats, "spider_exceptions/")
+        raised = counts_of(self.stats, "spider_exceptions/")
         self.assertFalse(raised, msg=f"the spider raised {top_reasons(raised)}")
 
 
@@ -87,7 +88,7 @@ class ValidationErrors(BaseScrapyMonitor):
 
     @monitors.name("refused items stay under the limit")
     def test_dropped_share(self):
-        dropped = _counts(self.stats, "frt/dropped/")
+        dropped = counts_of(self.stats, "frt/dropped/")
         seen = self.stats.get("frt/run/seen", 0)
         if seen < self.crawler.settings.getint("FRT_MIN_ITEMS_FOR_SHARES"):
             self.skipTest(f"{seen} items are too few for a share to mean anything")

@@ -20,7 +20,7 @@ from spidermon.runners import MonitorRunner
 
 from pipelines.runlog import append_changes, append_run, last_good_run, read_runs
 from pipelines.store import Snapshot
-from scrapers.monitors import RunMonitors
+from scrapers.monitors import RunMonitors, counts_of
 
 logger = logging.getLogger(__name__)
 COVERAGE_PREFIX = "spidermon_field_coverage/Event/"
@@ -39,11 +39,6 @@ def run_id(crawler) -> str:
         stats.set_value("frt/run_id", crawler.settings.get("FRT_RUN_ID")
                         or f"{crawler.spidercls.name}-{start:%Y%m%dT%H%M%SZ}")
     return stats.get_value("frt/run_id")
-
-
-def counts(stats: dict, prefix: str) -> dict[str, int]:
-    return {k.removeprefix(prefix): v for k, v in sorted(stats.items())
-            if k.startswith(prefix) and isinstance(v, int | float)}
 
 
 def _filled(value) -> bool:
@@ -83,6 +78,26 @@ def _seconds(started, finished) -> float | None:
     return round((times[1] - times[0]).total_seconds(), 1)
 
 
+def run_line(stats: dict, name: str, status: str, counts: dict, error: str | None,
+             workers: int = 1) -> dict:
+    """A run's line in the run log, from its stats and what it counted."""
+    started, finished = _iso(stats.get("start_time")), _iso(stats.get("finish_time"))
+    dropped = counts_of(stats, "frt/dropped/")
+    return {
+        "run": stats.get("frt/run_id") or f"{name}-{started}", "spider": name,
+        "started": started, "finished": finished,
+        "duration_s": _seconds(stats.get("start_time"), stats.get("finish_time")),
+        "status": status, "mode": stats.get("frt/run/mode", "full"), "workers": workers,
+        "finish_reason": stats.get("finish_reason"),
+        **{k: counts.get(k, 0) for k in ("items", "new", "changed", "unchanged", "restored", "gone")},
+        "dropped": sum(dropped.values()), "dropped_reasons": dropped,
+        "problems": counts_of(stats, "frt/problems/"),
+        "requests": stats.get("frt/http/requests", 0), "conditional": stats.get("frt/http/conditional", 0),
+        "http_status": counts_of(stats, "frt/http/status/"), "snapshot": "kept", "error": error,
+        "archives": sorted(counts_of(stats, "frt/archive/")),
+    }
+
+
 def finish_run(crawler, stats: dict, records: list[tuple], workers: int = 1) -> dict:
     """Judge, commit or keep, and log one run; `records` are (source position, record) pairs."""
     settings, name = crawler.settings, crawler.spidercls.name
@@ -95,7 +110,7 @@ def finish_run(crawler, stats: dict, records: list[tuple], workers: int = 1) -> 
         stats[f"frt/snapshot/{outcome}"] = stats.get(f"frt/snapshot/{outcome}", 0) + 1
     log_dir = runs_dir(settings)
     last = last_good_run(read_runs(log_dir, name))
-    dropped = counts(stats, "frt/dropped/")
+    dropped = counts_of(stats, "frt/dropped/")
     stats.update({"frt/run/items": len(snapshot.records),
                   "frt/run/seen": len(records) + sum(dropped.values()),
                   "frt/run/reference_items": last["items"] if last else snapshot.listed_before,
@@ -106,22 +121,9 @@ def finish_run(crawler, stats: dict, records: list[tuple], workers: int = 1) -> 
     stats["frt/snapshot_replaced"] = int(result.replaced)
     for key, value in result.counts.items():
         stats[f"frt/run/{key}"] = value
-    started, finished = _iso(stats.get("start_time")), _iso(stats.get("finish_time"))
-    run = {
-        "run": stats.get("frt/run_id") or f"{name}-{started}", "spider": name,
-        "started": started, "finished": finished,
-        "duration_s": _seconds(stats.get("start_time"), stats.get("finish_time")),
-        "status": "failed" if failures else "partial" if dropped else "ok",
-        "mode": mode, "workers": workers, "finish_reason": stats.get("finish_reason"),
-        **{k: result.counts[k] for k in ("items", "new", "changed", "unchanged", "restored", "gone")},
-        "dropped": sum(dropped.values()), "dropped_reasons": dropped,
-        "problems": counts(stats, "frt/problems/"),
-        "requests": stats.get("frt/http/requests", 0), "conditional": stats.get("frt/http/conditional", 0),
-        "http_status": counts(stats, "frt/http/status/"),
-        "snapshot": "replaced" if result.replaced else "kept",
-        "error": "; ".join(failures) or None,
-        "archives": sorted(counts(stats, "frt/archive/")),
-    }
+    status = "failed" if failures else "partial" if dropped else "ok"
+    run = run_line(stats, name, status, result.counts, "; ".join(failures) or None, workers)
+    run["snapshot"] = "replaced" if result.replaced else "kept"
     append_run(log_dir, run)
     if result.replaced:
         append_changes(log_dir, run, result.changes)

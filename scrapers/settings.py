@@ -45,6 +45,8 @@ ADDONS = {"scrapers.distributed.Distributed": 0}
 FRT_ITEMS_DIR = os.environ.get("FRT_ITEMS_DIR", "data/items")
 FRT_RUN_DATE = os.environ.get("FRT_RUN_DATE")
 FRT_RUNS_DIR = os.environ.get("FRT_RUNS_DIR")  # unset: runs/ beside FRT_ITEMS_DIR
+FRT_CURATED_DIR = os.environ.get("FRT_CURATED_DIR", "data/curated")  # read by the documents spider
+FRT_DOCUMENTS_FILE = os.environ.get("FRT_DOCUMENTS_FILE")  # unset: documents.jsonl beside FRT_ITEMS_DIR
 FRT_ARCHIVE_DIR = os.environ.get("FRT_ARCHIVE_DIR", "archive")  # WARC files of what was fetched
 FRT_REDIS_URL = os.environ.get("FRT_REDIS_URL")  # set: this crawl is a worker of a distributed run
 

@@ -7,8 +7,8 @@ If-Modified-Since), frt/http/status/<code>, and keeps the last failure in frt/ht
 With FRT_ARCHIVE_DIR set, each answer is written to the run's WARC file
 (<FRT_ARCHIVE_DIR>/<run id>[-<worker>].warc.gz, counted under frt/archive/<file name>): the
 request, then the response as received, or for a 304 a revisit record pointing to the copy the
-cache holds. The answer's WARC-Record-ID is left in request.meta["warc_record_id"]. Only http(s)
-is recorded: a file:// capture is already a file.
+cache holds. The file name and the answer's WARC-Record-ID are left in request.meta["warc_file"]
+and request.meta["warc_record_id"]. Only http(s) is recorded: a file:// capture is already a file.
 """
 
 from http.client import responses as REASONS
@@ -63,6 +63,7 @@ class WireRecorder:
         if self.archive_dir:
             cached = request.meta.get("cached_response")
             warc = self._warc()
+            request.meta["warc_file"] = warc.path.name
             request.meta["warc_record_id"] = warc.write_exchange(
                 url=response.url, method=request.method, request_headers=_pairs(request.headers),
                 request_body=request.body or b"", status=response.status,

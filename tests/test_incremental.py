@@ -122,13 +122,13 @@ def test_the_graphql_route_asks_only_for_newer_incidents(tmp_path):
     pages = {0: FIXTURES / "aiid_graphql_page_full.json", 50: FIXTURES / "aiid_graphql_page_last.json"}
     asked = []
 
-    def answer(body):
+    def answer(query, body):
         variables = json.loads(body)["variables"]
         asked.append(variables)
         return 200, "application/json", pages[variables["skip"]].read_bytes()
 
     with CaptureServer(FIXTURES) as server:
-        server.answer_post("api/graphql", answer)
+        server.answer("api/graphql", answer)
         # the synthetic incidents name no place, so no country: judge the other fields only
         rules = json.dumps({"Event/title": 1.0, "Event/date": 0.95, "Event/documents": 1.0})
         code, _, log = crawl("aiid", items, "route=graphql", f"since={aiid_since(items)}",

@@ -112,7 +112,7 @@ def test_item_count_is_not_judged_on_an_incremental_run(tmp_path):
          "items": 400, "started": "2026-01-01T00:00:00Z"}) + "\n")
     pages = iter([FIXTURES / "aiid_graphql_page_last.json"])
     with CaptureServer(FIXTURES) as server:
-        server.answer_post("api/graphql", lambda body: (200, "application/json", next(pages).read_bytes()))
+        server.answer("api/graphql", lambda query, body: (200, "application/json", next(pages).read_bytes()))
         code, _, log = crawl("aiid", items, "route=graphql", "since=9000",
                              f"graphql_url={server.url('api/graphql')}", settings=FAST)
     run = last_run(items, "aiid")
