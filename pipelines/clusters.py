@@ -62,6 +62,7 @@ class Clusters:
         self.repeating_sources = repeating_sources
         self.parent = {record_id: record_id for record_id in records}
         self.members = {record_id: {record_id} for record_id in records}
+        self.sources = {record_id: {record["source"]} for record_id, record in records.items()}
         self.joins: list[tuple[str, str, str, str | None]] = []
         self.apart: set[frozenset[str]] = set()
 
@@ -73,13 +74,12 @@ class Clusters:
 
     def refusal(self, left: str, right: str) -> str | None:
         """Why left's and right's clusters may not be joined automatically, or None."""
-        first, second = self.members[self.find(left)], self.members[self.find(right)]
-        for a in first:
-            for b in second:
-                if frozenset((a, b)) in self.apart:
-                    return f"{a} and {b} were decided different"
-        both = ({self.records[i]["source"] for i in first} & {self.records[i]["source"] for i in second}
-                - self.repeating_sources)
+        root_left, root_right = self.find(left), self.find(right)
+        first, second = self.members[root_left], self.members[root_right]
+        for a, b in sorted(tuple(sorted(pair)) for pair in self.apart):
+            if (a in first and b in second) or (b in first and a in second):
+                return f"{a} and {b} were decided different"
+        both = self.sources[root_left] & self.sources[root_right] - self.repeating_sources
         return f"would put two {min(both)} rows in one event" if both else None
 
     def join(self, left: str, right: str, how: str, when: str | None = None) -> None:
@@ -90,6 +90,7 @@ class Clusters:
         root, other = sorted((root_left, root_right))
         self.parent[other] = root
         self.members[root] |= self.members.pop(other)
+        self.sources[root] |= self.sources.pop(other)
         self.joins.append((left, right, how, when))
 
     def groups(self) -> list[list[str]]:

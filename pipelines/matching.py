@@ -18,12 +18,15 @@ two of them cite. Rows of different tables are paired only through such a docume
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, product
 
 from pipelines import similarity
 from pipelines.organisations import main_name, organisation_id
 
 AUTO_MERGE = 0.85
+# A blocking key shared by more rows than this (one country and year, at scale) says nothing about
+# which of them match; their real pairs come from the other keys, and its pairs would be quadratic.
+MAX_BLOCK = 500
 REVIEW = 0.6
 # How alike the subject must be: spellings of a name vary ("Randal", "Randall"); an organisation's
 # name is canonical or another organisation ("Hillsborough" and "Highlands County Sheriff's Office").
@@ -117,10 +120,17 @@ class Matcher:
             blocks[("*", "document", document)] |= ids
         found = set()
         for ids in blocks.values():
-            for left, right in combinations(sorted(ids), 2):
-                source = self.records[left]["source"]
-                if source != self.records[right]["source"] or source in self.repeating_sources:
-                    found.add((left, right))
+            if len(ids) > MAX_BLOCK:
+                continue
+            by_source = defaultdict(list)
+            for record_id in sorted(ids):
+                by_source[self.records[record_id]["source"]].append(record_id)
+            groups = sorted(by_source.items())
+            for index, (source, members) in enumerate(groups):
+                if source in self.repeating_sources:
+                    found.update(combinations(members, 2))
+                for _, others in groups[index + 1:]:
+                    found.update((min(pair), max(pair)) for pair in product(members, others))
         return sorted(found)
 
     @staticmethod
