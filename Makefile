@@ -7,9 +7,10 @@ DB := data/evidence.db
 PORT ?= 8001
 CAPTURES := $(CURDIR)/data/captures
 SPIDERS := atlas aiid
+workers ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test browser lint build scrape crawl scrape-captures serve clean
+.PHONY: help install demo test browser lint build scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -26,7 +27,7 @@ install: $(STAMP) ## Create .venv and install the pinned dependencies
 demo: $(STAMP) scrape-captures build ## Build the database offline from the bundled captures and curated data, and serve it
 	$(MAKE) serve
 
-test: $(STAMP) browser ## Run the whole test suite
+test: $(STAMP) browser redis ## Run the whole test suite
 	$(BIN)/python -m pytest
 
 browser: ## Install Debian's chromium for the browser tests, if missing (needs root and apt-get)
@@ -37,7 +38,7 @@ browser: ## Install Debian's chromium for the browser tests, if missing (needs r
 	else echo "chromium is missing and needs root and apt-get to install: the browser tests skip (they fail where CI=true)"; fi
 
 lint: $(STAMP) ## Check style with ruff
-	$(BIN)/ruff check scrapers pipelines tests plugins publish
+	$(BIN)/ruff check scrapers pipelines tests plugins publish nightly
 
 build: $(STAMP) ## Rebuild data/evidence.db from item snapshots and curated files (atomic swap); register new ids
 	$(BIN)/python -m pipelines.build --db $(DB) --register
@@ -51,6 +52,25 @@ crawl: $(STAMP) ## Run one spider live: make crawl spider=atlas
 scrape-captures: $(STAMP) ## Run every spider offline over data/captures/
 	$(BIN)/scrapy crawl atlas -a start_url=file://$(CAPTURES)/atlas/download.csv
 	$(BIN)/scrapy crawl aiid -a start_url=file://$(CAPTURES)/aiid/incidents.csv
+
+nightly: $(STAMP) ## The night: every spider live, the cited documents, build, checks, a summary (exit 1: needs a human)
+	$(BIN)/python -m nightly
+
+nightly-captures: $(STAMP) ## The same night offline: every spider over data/captures/ through a loopback HTTP server
+	$(BIN)/python -m nightly --captures
+
+scrape-distributed: $(STAMP) redis ## Every spider live, N worker processes sharing a local Redis: make scrape-distributed workers=2
+	$(BIN)/python -m nightly.workers --workers $(workers) $(SPIDERS)
+
+documents: $(STAMP) ## Capture or check the cited pages that are due (WARC, sha256, Wayback copy, live status)
+	$(BIN)/scrapy crawl documents
+
+redis: ## Install Debian's redis-server for distributed runs and their tests, if missing (needs root and apt-get)
+	@if command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update && apt-get install -y redis-server) \
+		|| echo "redis-server could not be installed: the distributed tests skip (they fail where CI=true)"; \
+	else echo "redis-server is missing and needs root and apt-get to install: the distributed tests skip (they fail where CI=true)"; fi
 
 serve: $(STAMP) ## Serve data/evidence.db with Datasette on http://127.0.0.1:$(PORT)
 	$(BIN)/datasette serve -i $(DB) -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --host 127.0.0.1 --port $(PORT)

@@ -16,12 +16,11 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from nightly.loopback import CaptureServer
+from nightly.loopback import CRAWL_SETTINGS, CaptureServer
 from nightly.night import REPO, Night, run_night
 from nightly.plan import SOURCES, Step, plan
 
 DATA = REPO / "data"
-LOOPBACK_SETTINGS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 
 
 def night_in(data: Path, work: Path, settings: dict) -> Night:
@@ -46,6 +45,7 @@ def main() -> int:
         work = args.work or REPO / "build" / "nightly"
         night = night_in(DATA, work, {})
         night.archive, night.cache = REPO / "archive", REPO / ".scrapy" / "httpcache"
+        night.register = True  # as `make build`: the ids published tonight must resolve forever
         steps = plan(args.spiders, night.items, night.runs, date.today())
         steps.append(Step("documents", {"limit": str(args.documents)}, why="the cited pages due tonight"))
         code, text = run_night(steps, night, skipped)
@@ -53,7 +53,7 @@ def main() -> int:
         work = args.work or REPO / "build" / "nightly-captures"
         if not (work / "data" / "items").exists():
             shutil.copytree(DATA / "items", work / "data" / "items")
-        night = night_in(work / "data", work, LOOPBACK_SETTINGS)
+        night = night_in(work / "data", work, CRAWL_SETTINGS)
         skipped["documents"] = "offline: the cited pages are on the live web"
         with CaptureServer(DATA / "captures", args.port) as server:
             steps = plan(args.spiders, night.items, night.runs, date.today(), url_for=server.url)

@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 ROBOTS = b"User-agent: *\nAllow: /\n"
+CRAWL_SETTINGS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}  # no one to be polite to
 TYPES = {".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8",
          ".json": "application/json", ".txt": "text/plain; charset=utf-8"}
 

@@ -42,6 +42,7 @@ class Night:
     summary: Path
     settings: dict = field(default_factory=dict)
     run_date: str = field(default_factory=lambda: date.today().isoformat())
+    register: bool = False  # the build registers the ids it publishes (data/published_ids.txt)
 
 
 def _now() -> str:
@@ -58,24 +59,32 @@ def _stub(spider: str, status: str, error: str, started: str) -> dict:
             "error": error, "archives": []}
 
 
-def crawl(step: Step, night: Night) -> dict:
-    """Run one spider in its own process; return the run it logged."""
-    started, logged = _now(), len(read_runs(night.runs, step.spider))
+def crawl_command(step: Step, settings: dict) -> list[str]:
     command = [sys.executable, "-m", "scrapy", "crawl", step.spider]
-    for name, value in night.settings.items():
+    for name, value in settings.items():
         command += ["-s", f"{name}={value}"]
     for name, value in step.arguments.items():
         command += ["-a", f"{name}={value}"]
-    env = dict(os.environ, FRT_ITEMS_DIR=str(night.items), FRT_RUNS_DIR=str(night.runs),
-               FRT_ARCHIVE_DIR=str(night.archive), FRT_HTTPCACHE_DIR=str(night.cache),
-               FRT_RUN_DATE=night.run_date)
+    return command
+
+
+def crawl_env(night: Night) -> dict:
+    """The environment of a crawl: where its snapshot, run log, WARC files and cache go."""
+    return dict(os.environ, FRT_ITEMS_DIR=str(night.items), FRT_RUNS_DIR=str(night.runs),
+                FRT_ARCHIVE_DIR=str(night.archive), FRT_HTTPCACHE_DIR=str(night.cache),
+                FRT_RUN_DATE=night.run_date)
+
+
+def crawl(step: Step, night: Night) -> dict:
+    """Run one spider in its own process; return the run it logged."""
+    started, logged = _now(), len(read_runs(night.runs, step.spider))
     night.logs.mkdir(parents=True, exist_ok=True)
     log = night.logs / f"{step.spider}.log"
     logger.info("%s: %s", step.spider, step.why or "crawl")
     with log.open("w", encoding="utf-8") as handle:
         try:
-            code = subprocess.run(command, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                  timeout=CRAWL_TIMEOUT).returncode
+            code = subprocess.run(crawl_command(step, night.settings), cwd=REPO, env=crawl_env(night),
+                                  stdout=handle, stderr=subprocess.STDOUT, timeout=CRAWL_TIMEOUT).returncode
         except subprocess.TimeoutExpired:
             code = "timeout"
     runs = read_runs(night.runs, step.spider)
@@ -109,7 +118,7 @@ def run_night(steps: list[Step], night: Night, skipped: dict[str, str] | None = 
     wacz = package(runs, night)
     before = published(night.db)
     try:
-        counts = build(night.db, items_dir=night.items)
+        counts = build(night.db, items_dir=night.items, register=night.register)
         build_ok, build_text = True, ", ".join(f"{t} {n}" for t, n in counts.items())
     except Exception as error:  # a build that fails is reported, not raised: the summary must go out
         logger.exception("the build failed")

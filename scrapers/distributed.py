@@ -4,14 +4,16 @@ With FRT_REDIS_URL set (`-s FRT_REDIS_URL=redis://host:6379/0` or the environmen
 one worker of the run a coordinator opened (nightly/workers.py). The `Distributed` add-on then
 switches in scrapy-redis: its scheduler keeps the requests in Redis, so a worker on any machine
 may fetch any of them, and its duplicate filter, shared by all workers, lets no request be
-fetched twice (every worker's start request but the first is filtered out). `StayWhileBusy`
-keeps an idle worker open while another still has requests in flight, since their answers may
-bring more requests. A worker commits nothing: at its close `hand_over` puts its records (with
-their source positions) and its stats in Redis, and the coordinator finishes the run once.
+fetched twice (every worker's start request but the first is filtered out). `WorkerPresence`
+registers the worker in the run and keeps an idle worker open while another still has requests
+in flight, since their answers may bring more requests. A worker commits nothing: at its close
+`hand_over` puts its records (with their source positions) and its stats in Redis, and the
+coordinator finishes the run once. The run id (FRT_RUN_ID) comes from the coordinator.
 
 Redis keys, for spider S: frt:S:run (the open run: its id and spider arguments),
-frt:S:requests, frt:S:dupefilter, frt:S:records, frt:S:stats, frt:S:busy:<worker> (requests in
-flight; expires, so a worker that died does not hold the others forever).
+frt:S:requests, frt:S:dupefilter, frt:S:records, frt:S:stats, frt:S:workers (the workers that
+have not handed over yet), frt:S:busy:<worker> (requests in flight; expires, so a worker that
+died does not hold the others forever).
 """
 
 import json
@@ -48,11 +50,12 @@ class Distributed:
         settings.set("SCHEDULER_QUEUE_KEY", "frt:%(spider)s:requests", "addon")
         settings.set("SCHEDULER_DUPEFILTER_KEY", "frt:%(spider)s:dupefilter", "addon")
         settings.set("FRT_WORKER_ID", settings.get("FRT_WORKER_ID") or worker_id(), "addon")
-        settings.set_in_component_priority_dict("EXTENSIONS", StayWhileBusy, 500)
+        settings.set_in_component_priority_dict("EXTENSIONS", WorkerPresence, 500)
 
 
-class StayWhileBusy:
-    """Keep an idle worker open while another worker of the run has requests in flight."""
+class WorkerPresence:
+    """A worker registers in the run, publishes its requests in flight, and stays open while another
+    worker still has some (their answers may bring more requests)."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -62,23 +65,28 @@ class StayWhileBusy:
         for signal, step in ((signals.request_reached_downloader, 1),
                              (signals.request_left_downloader, -1)):
             crawler.signals.connect(self._counter(step), signal=signal, weak=False)
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def _busy_key(self, worker: str = "") -> str:
-        return key(self.crawler.spidercls.name, f"busy:{worker or self.worker}")
+    def _key(self, part: str) -> str:
+        return key(self.crawler.spidercls.name, part)
+
+    def spider_opened(self, spider):
+        self.server.sadd(self._key("workers"), self.worker)
 
     def _counter(self, step: int):
         def count(request, spider):
             self.in_flight += step
-            self.server.set(self._busy_key(), self.in_flight, ex=BUSY_TTL)
+            self.server.set(self._key(f"busy:{self.worker}"), self.in_flight, ex=BUSY_TTL)
         return count
 
     def spider_idle(self, spider):
-        others = [k for k in self.server.scan_iter(self._busy_key("*")) if k != self._busy_key().encode()]
+        mine = self._key(f"busy:{self.worker}").encode()
+        others = [k for k in self.server.scan_iter(self._key("busy:*")) if k != mine]
         if any(int(self.server.get(k) or 0) > 0 for k in others):
             raise DontCloseSpider
 
@@ -94,5 +102,7 @@ def hand_over(crawler, records: list[tuple]) -> None:
     if records:
         server.rpush(key(name, "records"), *(json.dumps([list(p), r]) for p, r in records))
     stats = {k: _jsonable(v) for k, v in crawler.stats.get_stats().items()}
+    worker = crawler.settings.get("FRT_WORKER_ID")
     server.rpush(key(name, "stats"), json.dumps(stats, default=str))
-    server.delete(key(name, f"busy:{crawler.settings.get('FRT_WORKER_ID')}"))
+    server.delete(key(name, f"busy:{worker}"))
+    server.srem(key(name, "workers"), worker)

@@ -12,9 +12,8 @@ import sqlite3
 import pytest
 from conftest import CAPTURES, FIXTURES, REPO
 
-from nightly.__main__ import LOOPBACK_SETTINGS
 from nightly.checks import resolving_ids
-from nightly.loopback import CaptureServer
+from nightly.loopback import CRAWL_SETTINGS, CaptureServer
 from nightly.night import Night, run_night
 from nightly.plan import Step
 from pipelines.runlog import read_runs
@@ -40,7 +39,7 @@ def nights(tmp_path_factory):
     shutil.copytree(REPO / "data" / "items", data / "items")
     mp = pytest.MonkeyPatch()
     mp.setenv("PYTHONPATH", str(REPO / "tests"))  # where night_spiders.py is
-    settings = {**LOOPBACK_SETTINGS, "SPIDER_MODULES": "scrapers.spiders,night_spiders"}
+    settings = {**CRAWL_SETTINGS, "SPIDER_MODULES": "scrapers.spiders,night_spiders"}
 
     def night(run_date):
         return Night(items=data / "items", runs=data / "runs", db=data / "evidence.db",

@@ -49,7 +49,7 @@ class DocumentsSpider(scrapy.Spider):
                             self.limit, self.recheck_days):
             meta = {"document_id": document["id"], "handle_httpstatus_all": True}
             yield scrapy.Request(document["url"], callback=self.parse_page, errback=self.unreachable,
-                                 meta=meta, dont_filter=True)
+                                 meta=meta)
             if document["wayback"]:
                 yield scrapy.Request(f"{self.wayback_api}?{urlencode({'url': document['url']})}",
                                      callback=self.parse_wayback, meta={"document_id": document["id"]})
