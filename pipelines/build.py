@@ -7,13 +7,14 @@ so Datasette never sees half a database and a failed build leaves the last one i
 text gives the same ids and rows. Withdrawn rows become tombstones, rows of one event merge under
 its oldest id (pipelines/events.py), redactions apply before anything is written, and with
 --register every id ever published must still resolve. Usage: python -m pipelines.build
-[--db data/evidence.db] [--register].
+[--db data/evidence.db] [--register] [--incremental].
 """
 
 import argparse
 import json
 import logging
 import os
+import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,16 +26,20 @@ from pipelines.aliases import organisation_aliases, read_aliases, resolve
 from pipelines.claims import evaluate_claims
 from pipelines.curated import load_curated
 from pipelines.events import resolve_events
+from pipelines.incremental import refill_search_indexes, reusable, update_tables
 from pipelines.operations import load_operations
 from pipelines.organisations import named_organisations, organisation_id, organisation_kind, registry
 from pipelines.published import check, published_now, read_registry, registered_with, write_registry
 from pipelines.redact import Redactor, read_redactions
-from pipelines.schema import COLUMNS, FACETS, FTS_COLUMNS, create_tables, create_views
+from pipelines.schema import COLUMNS, create_indexes, create_search_indexes, create_tables, create_views
 from pipelines.store import read_snapshot
+from pipelines.tables import insert_rows
 from pipelines.tombstones import orphans
 from pipelines.vocab import EVENT_TABLES
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+STORED_TABLES = (*EVENT_TABLES, "documents", "organisations", "citations", "event_organisations",
+                 "id_aliases", "tombstones", "match_candidates", "sources")
 logger = logging.getLogger(__name__)
 
 
@@ -123,8 +128,13 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
           built_at: str | None = None, decisions_file: Path | None = DATA / "decisions.csv",
           tombstones_file: Path | None = DATA / "tombstones.yml",
           redactions_file: Path | None = DATA / "redactions.yml",
-          published_file: Path | None = DATA / "published_ids.txt", register: bool = False) -> dict[str, int]:
+          published_file: Path | None = DATA / "published_ids.txt", register: bool = False,
+          incremental: bool = False) -> dict[str, int]:
     """Build the database at db_path from text; return the row count of each table.
+
+    With `incremental`, a copy of the database already at db_path (if its tables, indexes and
+    full-text indexes are the ones this build makes) is brought to the new rows by writing only
+    the rows that differ (pipelines/incremental.py); the result holds the same rows as a full build.
 
     `published_file` (data/published_ids.txt) gives the day each id was first published, which
     decides the oldest id of merged rows. With `register`, every id registered there must still
@@ -152,19 +162,24 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     temporary = db_path.with_name(db_path.name + f".{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
     try:
+        reuse = incremental and reusable(db_path)
+        if reuse:
+            shutil.copyfile(db_path, temporary)
         db = sqlite_utils.Database(temporary)
         # A temporary file, swapped in only once it is complete and synced to disk: no journal,
         # and no sync per insert batch (they cost more than the whole build).
         db.execute("PRAGMA journal_mode = OFF")
         db.execute("PRAGMA synchronous = OFF")
-        create_tables(db)
-        for table in [*EVENT_TABLES, "documents", "organisations", "citations",
-                      "event_organisations", "id_aliases", "tombstones", "match_candidates", "sources"]:
-            db[table].insert_all(tables[table], columns=None)
+        with db.conn:  # one transaction
+            if reuse:
+                changed = update_tables(db, {table: tables[table] for table in STORED_TABLES})
+                logger.info("incremental build on %s: %s", db_path, changed)
+            else:
+                create_tables(db)
+                for table in STORED_TABLES:
+                    insert_rows(db.conn, table, tables[table])
         load_operations(db, Path(items_dir).parent)
-        for table, columns in FACETS.items():
-            for column in columns:
-                db[table].create_index([column], if_not_exists=True)
+        create_indexes(db)
         create_views(db)
         db["build"].insert({"key": "built_at", "value": built}, pk="key")
         claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
@@ -173,9 +188,11 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         broken = db.conn.execute("PRAGMA foreign_key_check").fetchall()
         if broken:
             raise ValueError(f"foreign keys that point nowhere: {broken[:10]}")
-        db.vacuum()  # before full-text indexing: VACUUM may renumber the rowids FTS points at
-        for table, columns in FTS_COLUMNS.items():
-            db[table].enable_fts(columns, tokenize="porter", create_triggers=False)
+        if reuse:
+            refill_search_indexes(db, kept=STORED_TABLES)
+        else:
+            db.vacuum()  # before full-text indexing: VACUUM may renumber the rowids FTS points at
+            create_search_indexes(db)
         now = published_now(db.conn)
         if register:
             check(registered, now)
@@ -201,9 +218,12 @@ def main() -> None:
                         help="the registry of published ids (default: data/published_ids.txt)")
     parser.add_argument("--register", action="store_true",
                         help="check that every registered id still resolves, then register the new ones")
+    parser.add_argument("--incremental", action="store_true",
+                        help="start from a copy of the database at --db and write only the rows that differ")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    counts = build(args.db, items_dir=args.items, published_file=args.published, register=args.register)
+    counts = build(args.db, items_dir=args.items, published_file=args.published, register=args.register,
+                   incremental=args.incremental)
     logger.info("built %s: %s", args.db, ", ".join(f"{t} {n}" for t, n in counts.items()))
 
 

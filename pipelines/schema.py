@@ -92,6 +92,18 @@ def create_tables(db: sqlite_utils.Database) -> None:
                          foreign_keys=FOREIGN_KEYS.get(table), not_null={"id"} & set(types))
 
 
+def create_indexes(db: sqlite_utils.Database) -> None:
+    for table, columns in FACETS.items():
+        for column in columns:
+            db[table].create_index([column], if_not_exists=True)
+
+
+def create_search_indexes(db: sqlite_utils.Database) -> None:
+    """Full-text indexes over the filled tables, without triggers: the build keeps them in step."""
+    for table, columns in FTS_COLUMNS.items():
+        db[table].enable_fts(columns, tokenize="porter", create_triggers=False)
+
+
 def create_views(db: sqlite_utils.Database) -> None:
     kinds = {"deployments": "deployment", "wrongful_arrests": "wrongful_arrest",
              "legal_actions": "legal_action"}
