@@ -1,7 +1,8 @@
 """The night's summary, readable in ten seconds: one line per source, then the build and checks.
 
 Per source: status, items, new, changed, gone, dropped with its top reasons, duration, what the
-requests cost (HTTP statuses), and under a source that needs a human, what went wrong. The same
+requests cost (HTTP statuses), and under a source that needs a human, what went wrong (cut at
+MESSAGE characters: the run log keeps it whole). The same
 text is printed, written to a file (and to GitHub's step summary), and its first line is the
 subject of the nightly commit.
 """
@@ -9,6 +10,7 @@ subject of the nightly commit.
 from scrapers.monitors import top_reasons
 
 NEEDS_A_HUMAN = ("failed",)
+MESSAGE = 240  # characters of a problem shown; the run log keeps it whole
 
 
 def _requests(run: dict) -> str:
@@ -52,7 +54,8 @@ def render(night: str, runs: list[dict], build: str, build_ok: bool, checks) -> 
                      f"{_cell(run, 'changed')} | {_cell(run, 'gone')} | {_dropped(run)} | {duration} | "
                      f"{_requests(run)} |")
         if run.get("error"):
-            problems.append(f"- **{run['spider']}** ({run['status']}): {run['error']}")
+            error = run["error"] if len(run["error"]) <= MESSAGE else run["error"][:MESSAGE - 1] + "…"
+            problems.append(f"- **{run['spider']}** ({run['status']}): {error}")
     lines += ["", *(problems or ["- no source problem"]),
               f"- **build** {'ok' if build_ok else 'FAILED'}: {build}"]
     lines += [f"- **check {c.name}** {'ok' if c.ok else 'FAILED'}: {c.detail}" for c in checks]
