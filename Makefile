@@ -73,7 +73,7 @@ redis: ## Install Debian's redis-server for distributed runs and their tests, if
 	else echo "redis-server is missing and needs root and apt-get to install: the distributed tests skip (they fail where CI=true)"; fi
 
 serve: $(STAMP) ## Serve data/evidence.db with Datasette on http://127.0.0.1:$(PORT)
-	$(BIN)/datasette serve -i $(DB) -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --host 127.0.0.1 --port $(PORT)
+	$(BIN)/datasette serve -i $(DB) -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --setting suggest_facets off --host 127.0.0.1 --port $(PORT)
 
 clean: ## Remove the virtual environment and build output
 	rm -rf $(VENV) build $(DB)

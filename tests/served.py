@@ -31,7 +31,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync"]
 SERVE_OPTIONS = ["-m", "metadata.yml", "--plugins-dir", "plugins", "--template-dir", "templates",
-                 "--static", "assets:static"]
+                 "--static", "assets:static", "--setting", "suggest_facets", "off"]
 PREFERRED_PORT = 8950
 SCREENSHOTS = REPO / "docs" / "screenshots"
 
