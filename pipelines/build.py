@@ -162,7 +162,9 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     temporary = db_path.with_name(db_path.name + f".{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
     try:
-        reuse = incremental and reusable(db_path)
+        # A redacted value could stay behind in the old file's full-text segments: redactions
+        # always get a whole new file.
+        reuse = incremental and not redactor.values and reusable(db_path)
         if reuse:
             shutil.copyfile(db_path, temporary)
         db = sqlite_utils.Database(temporary)

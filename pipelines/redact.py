@@ -14,12 +14,15 @@ scraped spellings go too ("Randal Quran Reid", "Randall Reid"). Then:
   alone finds nothing.
 
 The build redacts rows before it writes them and indexes full text after, then checks the finished
-file's bytes for every value, so no copy survives anywhere in the SQLite file. Ids stay as they are:
-no id holds a person's name (README, "Identifiers"), and the build fails if one does.
+file's bytes for every value, and for every word of a redacted name that no published text holds
+(a token left in a search index, a stale page), so no copy survives anywhere in the SQLite file.
+Ids stay as they are: no id holds a person's name (README, "Identifiers"), and the build fails if
+one does.
 """
 
 import logging
 import re
+import sqlite3
 import unicodedata
 from pathlib import Path
 
@@ -115,8 +118,8 @@ class Redactor:
                             names.add(row[field].strip())
         self.values = sorted(values)
         self.patterns = [_pattern(_words(v)) for v in self.values if _words(v)]
-        parts = {w for n in names for w in _words(n) if len(w) >= 3 and w not in NAME_SUFFIXES}
-        self.part_patterns = [_pattern([w]) for w in sorted(parts)]
+        self.parts = sorted({w for n in names for w in _words(n) if len(w) >= 3 and w not in NAME_SUFFIXES})
+        self.part_patterns = [_pattern([w]) for w in self.parts]
 
     def apply(self, tables: dict[str, list[dict]]) -> None:
         """Redact every row of every table in place."""
@@ -145,7 +148,8 @@ class Redactor:
                                          "must not hold a name; withdraw the row (data/tombstones.yml)")
 
     def check_file(self, path: Path) -> None:
-        """Fail if any redacted value is still in the bytes of the database file."""
+        """Fail if a redacted value is still in the bytes of the database file; or a single word of a
+        redacted name that no text of the database holds (a page or index entry left behind)."""
         data = Path(path).read_bytes().lower()
         for value in self.values:
             for words in {tuple(_words(value)), tuple(re.findall(r"[^\W_]+", value.lower()))}:
@@ -153,3 +157,26 @@ class Redactor:
                 pattern = rb"(?<![a-z0-9])" + rb"[^a-z0-9]{0,3}".join(encoded) + rb"(?![a-z0-9])"
                 if encoded and re.search(pattern, data):
                     raise RedactionError(f"a redacted value is still in {Path(path).name}")
+        left = [w for w in self.parts
+                if re.search(rb"(?<![a-z0-9])" + re.escape(w.encode("utf-8")) + rb"(?![a-z0-9])", data)]
+        if left:
+            published = _published_words(path)
+            for word in left:
+                if word not in published:
+                    raise RedactionError(f"a word of a redacted name is still in {Path(path).name}, "
+                                         "outside any published text")
+
+
+def _published_words(path: Path) -> set[str]:
+    """The folded words of every text the database publishes (tables and views; not the pages or
+    index structures behind them)."""
+    words = set()
+    with sqlite3.connect(path) as conn:
+        names = [n for (n,) in conn.execute("select name from sqlite_master where type = 'table' "
+                                            "and name not like '%_fts%' and name not like 'sqlite_%'")]
+        for name in names:
+            for row in conn.execute(f"select * from [{name}]"):
+                for value in row:
+                    if isinstance(value, str):
+                        words.update(_words(value))
+    return words

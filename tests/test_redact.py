@@ -135,15 +135,34 @@ def test_a_redaction_of_no_row_stops_a_full_build(tmp_path):
               register=True)
 
 
+def test_an_incremental_build_after_a_redaction_leaves_no_copy(tmp_path):
+    """The last database held the name in its pages and search index; the next build must not."""
+    path = tmp_path / "evidence.db"
+    build(path, built_at="2026-11-30T00:00:00Z")
+    assert NAME_BYTES.findall(path.read_bytes().lower())
+    request = redactions(tmp_path / "redactions.yml", {"id": ROW, "fields": ["person"],
+                                                       "reason": "test", "date": "2026-11-30"})
+    build(path, redactions_file=request, built_at="2026-11-30T00:00:00Z", incremental=True)
+    assert NAME_BYTES.findall(path.read_bytes().lower()) == []
+    person = sqlite3.connect(path).execute("select person from wrongful_arrests where id = ?", [ROW])
+    assert person.fetchone() == ("[redacted]",)
+
+
+def database_holding(path, text, leftover=b""):
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table notes (body text, raw blob)")
+        conn.execute("insert into notes values (?, ?)", (text, leftover))
+    return path
+
+
 def test_the_file_check_catches_a_copy_left_behind(tmp_path):
     record = {"id": "arrest-us-example-2021", "table": "wrongful_arrests", "person": "Sam Sample",
               "documents": []}
     redactor = Redactor([{"id": record["id"], "fields": ["person"], "reason": "test", "date": "2026-11-30"}],
                         {record["id"]: record}, {}, {}, strict=True)
-    left_behind = tmp_path / "left.db"
-    left_behind.write_bytes(b"\x00\x01page of an old row: SAM-SAMPLE was arrested\x00")
-    with pytest.raises(RedactionError, match="still in left.db"):
-        redactor.check_file(left_behind)
-    clean = tmp_path / "clean.db"
-    clean.write_bytes(b"\x00\x01page: [redacted] was arrested\x00")
-    redactor.check_file(clean)
+    with pytest.raises(RedactionError, match="a redacted value is still in whole.db"):
+        redactor.check_file(database_holding(tmp_path / "whole.db", "an old row: SAM-SAMPLE was arrested"))
+    with pytest.raises(RedactionError, match="a word of a redacted name is still in token.db"):
+        redactor.check_file(database_holding(tmp_path / "token.db", "[redacted] was arrested",
+                                             leftover=b"\x05sample\x03"))
+    redactor.check_file(database_holding(tmp_path / "street.db", "[redacted] was arrested on Sample Street"))
