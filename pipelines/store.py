@@ -12,12 +12,21 @@ marks one as gone. `commit` also says what changed, record by record, with a fie
 
 import json
 import os
+import pickle
+import re
+import sqlite3
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.identify import short_hash
 
 BOOKKEEPING = ("first_seen", "last_seen", "listed")
+BATCH = 1000
+# In a line written by `dumps`, the top-level id is the last "id" key (only documents, which sort
+# before it, hold others), and each bookkeeping key appears once. A line where the counts say
+# otherwise is read with json.loads instead.
+LINE_KEYS = re.compile(r'"(first_seen|last_seen)":("(?:[^"\\]|\\.)*"|null)|"listed":(true|false)')
 
 
 def dumps(record: dict) -> str:
@@ -42,6 +51,104 @@ def diff(before: dict, after: dict) -> dict:
             if old.get(k) != new.get(k)}
 
 
+def line_bookkeeping(line: str) -> tuple[str, str | None, str | None, bool]:
+    """(id, first_seen, last_seen, listed) of a snapshot line, without parsing all of it."""
+    found = {m.group(1) or "listed": m.group(2) or m.group(3) for m in LINE_KEYS.finditer(line)}
+    at = line.rfind('"id":"')
+    if (at < 0 or len(found) != 3 or len(LINE_KEYS.findall(line)) != 3
+            or line.count('"id":') != 1 + line.count('"canonical_url":')):
+        record = json.loads(line)
+        return record["id"], record.get("first_seen"), record.get("last_seen"), record.get("listed", True)
+    record_id, _ = json.decoder.scanstring(line, at + 6)
+    return (record_id, json.loads(found["first_seen"]), json.loads(found["last_seen"]),
+            found["listed"] == "true")
+
+
+def _staging(directory: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(Path(directory) / "staging.db", isolation_level=None)
+    conn.executescript("""
+        pragma journal_mode = off; pragma synchronous = off;
+        create table previous (id text primary key, line text not null, first_seen text,
+                               last_seen text, listed integer not null);
+        create table run (id text primary key, line text not null, change text, tbl text);
+    """)
+    return conn
+
+
+class StagedRecords:
+    """Records staged on disk, read like a dict of id → record (in id order)."""
+
+    def __init__(self, conn: sqlite3.Connection, table: str):
+        self.conn, self.table = conn, table
+
+    def __len__(self) -> int:
+        return self.conn.execute(f"select count(*) from {self.table}").fetchone()[0]
+
+    def __contains__(self, record_id) -> bool:
+        found = self.conn.execute(f"select 1 from {self.table} where id = ?", (record_id,))
+        return found.fetchone() is not None
+
+    def __getitem__(self, record_id: str) -> dict:
+        row = self.conn.execute(f"select line from {self.table} where id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise KeyError(record_id)
+        return json.loads(row[0])
+
+    def get(self, record_id: str, default=None):
+        try:
+            return self[record_id]
+        except KeyError:
+            return default
+
+    def __iter__(self):
+        return (row[0] for row in self.conn.execute(f"select id from {self.table} order by id"))
+
+    def values(self):
+        return (json.loads(row[0]) for row in self.conn.execute(f"select line from {self.table} order by id"))
+
+    def items(self):
+        return ((record["id"], record) for record in self.values())
+
+
+class RunRecords:
+    """A run's records with their positions in the source (url, method, body digest, rank),
+    staged on disk as they come and read back in position order: a crawl of a million items
+    holds none of them in memory."""
+
+    def __init__(self):
+        self._directory = tempfile.TemporaryDirectory(prefix="run-")
+        self._conn = sqlite3.connect(Path(self._directory.name) / "run.db", isolation_level=None)
+        self._conn.executescript("pragma journal_mode = off; pragma synchronous = off; create table "
+                                 "records (url text, method text, body text, rank integer, record blob)")
+        self._count = 0
+        self._pending: list[tuple] = []
+
+    def append(self, position: tuple, record: dict) -> None:
+        self._pending.append((*position, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)))
+        self._count += 1
+        if len(self._pending) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._conn.executemany("insert into records values (?, ?, ?, ?, ?)", self._pending)
+        self._pending = []
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self):
+        """(position, record) pairs in position order (in arrival order where positions tie)."""
+        self._flush()
+        for *position, record in self._conn.execute("select url, method, body, rank, record from records "
+                                                    "order by url, method, body, rank, rowid"):
+            yield tuple(position), pickle.loads(record)
+
+
+def in_position_order(records):
+    """(position, record) pairs sorted by position: RunRecords already are, a list is sorted."""
+    return records if isinstance(records, RunRecords) else sorted(records, key=lambda pair: pair[0])
+
+
 @dataclass
 class CommitResult:
     replaced: bool
@@ -51,41 +158,72 @@ class CommitResult:
 
 
 class Snapshot:
-    """The records of one run of one source, merged with that source's previous snapshot."""
+    """The records of one run of one source, merged with that source's previous snapshot.
+
+    The previous snapshot and the run's records are staged in a temporary SQLite file, not held
+    in memory, so a run of a million items needs no more memory than one of a thousand. Each
+    record is written out (`dumps`) once; it is compared with the previous line as text, and
+    read back only when the text differs (to tell a real change, and say which fields)."""
 
     def __init__(self, path: Path, run_date: str, incremental: bool = False):
         self.path = Path(path)
         self.run_date = run_date
         self.incremental = incremental
-        self.previous = read_snapshot(self.path)
-        self.records: dict[str, dict] = {}
+        self._directory = tempfile.TemporaryDirectory(prefix="snapshot-")
+        self._conn = _staging(self._directory.name)
+        self._load_previous()
+        self.previous = StagedRecords(self._conn, "previous")
+        self.records = StagedRecords(self._conn, "run")
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "restored": 0, "duplicate": 0,
                        "renamed": 0}
 
+    def _load_previous(self) -> None:
+        self._had_previous = self.path.exists()
+        if not self._had_previous:
+            return
+        with self.path.open(encoding="utf-8") as handle:
+            self._conn.execute("begin")
+            self._conn.executemany("insert or replace into previous values (?, ?, ?, ?, ?)",
+                                   _previous_rows(handle))
+            self._conn.execute("commit")
+
     @property
     def listed_before(self) -> int:
-        return sum(1 for r in self.previous.values() if r.get("listed", True))
+        return self._conn.execute("select count(*) from previous where listed").fetchone()[0]
 
     def add(self, record: dict) -> str:
         """Add one identified record; return how it compares with what is already known."""
         record = _content(record)
-        if record["id"] in self.records:
-            if _content(self.records[record["id"]]) == record:
+        line, change = self._line(record)
+        existing = self._conn.execute("select line from run where id = ?", (record["id"],)).fetchone()
+        if existing is not None:
+            if existing[0] == line or _content(json.loads(existing[0])) == record:
                 return self._count("duplicate")
             record["id"] = f"{record['id']}-{short_hash(dumps(record), 6)}"
             if record["id"] in self.records:
                 return self._count("duplicate")
             self._count("renamed")
-        before = self.previous.get(record["id"])
-        record["first_seen"] = before["first_seen"] if before else self.run_date
-        record["last_seen"] = self.run_date
-        record["listed"] = True
-        self.records[record["id"]] = record
+            line, change = self._line(record)
+        self._conn.execute("insert into run values (?, ?, ?, ?)",
+                           (record["id"], line, change, record.get("table")))
+        return self._count({None: "unchanged", "added": "new"}.get(change, change))
+
+    def _line(self, record: dict) -> tuple[str, str | None]:
+        """The record's snapshot line, and its change: added, changed, restored or None."""
+        before = None
+        if self._had_previous:
+            before = self._conn.execute("select line, first_seen, last_seen, listed from previous "
+                                        "where id = ?", (record["id"],)).fetchone()
+        line = dumps({**record, "first_seen": before[1] if before else self.run_date,
+                      "last_seen": self.run_date, "listed": True})
         if before is None:
-            return self._count("new")
-        if not before.get("listed", True):
-            return self._count("restored")
-        return self._count("unchanged" if _content(before) == _content(record) else "changed")
+            return line, "added"
+        if not before[3]:
+            return line, "restored"
+        seen_now = before[0].replace(f'"last_seen":{json.dumps(before[2])}', f'"last_seen":"{self.run_date}"')
+        if seen_now == line or _content(json.loads(before[0])) == record:
+            return line, None
+        return line, "changed"
 
     def _count(self, outcome: str) -> str:
         self.counts[outcome] += 1
@@ -94,36 +232,64 @@ class Snapshot:
     def commit(self, run_ok: bool, reason: str = "the run did not finish cleanly") -> CommitResult:
         """Write the merged snapshot, unless the run failed (then `reason` says why)."""
         counts = dict(self.counts, items=len(self.records), gone=0)
-        if not run_ok:
-            _write(self.path.with_suffix(".rejected.jsonl"), self.records.values())
-            return CommitResult(False, reason, counts)
-        merged = {**self.previous, **self.records}
-        changes = [c for c in map(self._change, self.records) if c]
-        gone = [] if self.incremental else [
-            old for old_id, old in self.previous.items()
-            if old_id not in self.records and old.get("listed", True)]
-        for old in gone:
-            merged[old["id"]] = dict(old, listed=False)
-            changes.append({"id": old["id"], "table": old.get("table"), "change": "gone", "diff": None})
-        counts["gone"] = len(gone)
-        _write(self.path, merged.values())
-        return CommitResult(True, "snapshot replaced", counts, sorted(changes, key=lambda c: c["id"]))
+        try:
+            if not run_ok:
+                _write(self.path.with_suffix(".rejected.jsonl"),
+                       self._lines("select id, line, 0 from run order by id"))
+                return CommitResult(False, reason, counts)
+            changes = [change for change in map(self._change, self._conn.execute(
+                "select r.id, r.tbl, r.line, r.change, p.line from run r left join previous p "
+                "on p.id = r.id where r.change is not null order by r.id")) if change]
+            gone = [] if self.incremental else self._conn.execute(
+                "select id from previous where listed and id not in (select id from run)").fetchall()
+            for (old_id,) in gone:
+                table = json.loads(self._conn.execute("select line from previous where id = ?",
+                                                      (old_id,)).fetchone()[0]).get("table")
+                changes.append({"id": old_id, "table": table, "change": "gone", "diff": None})
+            counts["gone"] = len(gone)
+            _write(self.path, self._lines(
+                "select id, line, listed and not ? from previous where id not in (select id from run) "
+                "union all select id, line, 0 from run order by id", (self.incremental,)))
+            return CommitResult(True, "snapshot replaced", counts, sorted(changes, key=lambda c: c["id"]))
+        finally:
+            self._conn.close()
+            self._directory.cleanup()
 
-    def _change(self, record_id: str) -> dict | None:
-        record, before = self.records[record_id], self.previous.get(record_id)
-        if before is None:
-            return {"id": record_id, "table": record.get("table"), "change": "added", "diff": None}
-        changed = diff(before, record)
-        if before.get("listed", True) and not changed:
+    def _lines(self, sql: str, params=()):
+        """Lines in id order from (id, line, no longer listed) rows."""
+        for _, line, gone in self._conn.execute(sql, params):
+            yield _unlisted(line) if gone else line
+
+    @staticmethod
+    def _change(row: tuple) -> dict | None:
+        """What the run changed in one record (None: a change of fields that were all empty)."""
+        record_id, table, line, change, before = row
+        fields = None if change == "added" else diff(json.loads(before), json.loads(line)) or None
+        if change == "changed" and not fields:
             return None
-        kind = "changed" if before.get("listed", True) else "restored"
-        return {"id": record_id, "table": record.get("table"), "change": kind, "diff": changed or None}
+        return {"id": record_id, "table": table, "change": change, "diff": fields}
 
 
-def _write(path: Path, records) -> None:
+def _previous_rows(handle):
+    for raw in handle:
+        line = raw.rstrip("\n")
+        if line:
+            record_id, first_seen, last_seen, listed = line_bookkeeping(line)
+            yield record_id, line, first_seen, last_seen, int(bool(listed))
+
+
+def _unlisted(line: str) -> str:
+    """A previous line, its record no longer listed by the source."""
+    record = json.loads(line)
+    record["listed"] = False
+    return dumps(record)
+
+
+def _write(path: Path, lines) -> None:
+    """Write lines (already in id order) to path, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
     with temporary.open("w", encoding="utf-8") as handle:
-        for record in sorted(records, key=lambda r: r["id"]):
-            handle.write(dumps(record) + "\n")
+        for line in lines:
+            handle.write(line + "\n")
     os.replace(temporary, path)

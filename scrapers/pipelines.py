@@ -17,6 +17,7 @@ from scrapy.exceptions import DropItem
 
 from pipelines.identify import identify
 from pipelines.normalise import normalise
+from pipelines.store import RunRecords
 from pipelines.validate import InvalidRecord, validate
 from scrapers.distributed import hand_over
 from scrapers.order import position
@@ -47,7 +48,7 @@ class EvidencePipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
-        self.records: list[tuple] = []
+        self.records = RunRecords()
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -69,7 +70,7 @@ class EvidencePipeline:
             reason, _, detail = problem.partition(": ")
             self.stats.inc_value(f"frt/problems/{reason}")
             logger.warning("%s %s: %s", item.source, item.source_id, detail)
-        self.records.append((position(item) or ("", "", "", len(self.records)), identify(record)))
+        self.records.append(position(item) or ("", "", "", len(self.records)), identify(record))
         return item
 
     def spider_closed(self, spider, reason):

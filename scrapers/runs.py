@@ -19,7 +19,7 @@ from pathlib import Path
 from spidermon.runners import MonitorRunner
 
 from pipelines.runlog import append_changes, append_run, last_good_run, read_runs
-from pipelines.store import Snapshot
+from pipelines.store import Snapshot, in_position_order
 from scrapers.monitors import RunMonitors, counts_of
 
 logger = logging.getLogger(__name__)
@@ -45,11 +45,21 @@ def _filled(value) -> bool:
     return value not in (None, "", [], {})
 
 
-def coverage(records: list[dict], rules: dict) -> dict[str, float]:
+class Coverage:
     """spidermon's field coverage stats, over the run's records, for the fields the rules name."""
-    fields = [key.removeprefix("Event/") for key in rules if key.startswith("Event/")]
-    return {f"{COVERAGE_PREFIX}{field}": sum(_filled(r.get(field)) for r in records) / len(records)
-            for field in fields if records}
+
+    def __init__(self, rules: dict):
+        self.filled = {key.removeprefix("Event/"): 0 for key in rules if key.startswith("Event/")}
+        self.records = 0
+
+    def count(self, record: dict) -> None:
+        self.records += 1
+        for name in self.filled:
+            self.filled[name] += _filled(record.get(name))
+
+    def stats(self) -> dict[str, float]:
+        return {f"{COVERAGE_PREFIX}{name}": n / self.records for name, n in self.filled.items()
+                if self.records}
 
 
 def judge(crawler, stats: dict) -> list[str]:
@@ -98,24 +108,27 @@ def run_line(stats: dict, name: str, status: str, counts: dict, error: str | Non
     }
 
 
-def finish_run(crawler, stats: dict, records: list[tuple], workers: int = 1) -> dict:
-    """Judge, commit or keep, and log one run; `records` are (source position, record) pairs."""
+def finish_run(crawler, stats: dict, records, workers: int = 1) -> dict:
+    """Judge, commit or keep, and log one run; `records` are (source position, record) pairs
+    (a list, or the RunRecords a crawl staged on disk)."""
     settings, name = crawler.settings, crawler.spidercls.name
     mode = stats.get("frt/run/mode", "full")
     snapshot = Snapshot(Path(settings.get("FRT_ITEMS_DIR")) / f"{name}.jsonl",
                         settings.get("FRT_RUN_DATE") or date.today().isoformat(),
                         incremental=mode == "incremental")
-    for _, record in sorted(records, key=lambda pair: pair[0]):
+    covered = Coverage(settings.getdict("SPIDERMON_FIELD_COVERAGE_RULES"))
+    for _, record in in_position_order(records):
         outcome = snapshot.add(record)
         stats[f"frt/snapshot/{outcome}"] = stats.get(f"frt/snapshot/{outcome}", 0) + 1
+        if outcome != "duplicate":
+            covered.count(record)
     log_dir = runs_dir(settings)
     last = last_good_run(read_runs(log_dir, name))
     dropped = counts_of(stats, "frt/dropped/")
     stats.update({"frt/run/items": len(snapshot.records),
                   "frt/run/seen": len(records) + sum(dropped.values()),
                   "frt/run/reference_items": last["items"] if last else snapshot.listed_before,
-                  **coverage(list(snapshot.records.values()),
-                             settings.getdict("SPIDERMON_FIELD_COVERAGE_RULES"))})
+                  **covered.stats()})
     failures = judge(crawler, stats)
     result = snapshot.commit(not failures, "; ".join(failures))
     stats["frt/snapshot_replaced"] = int(result.replaced)
