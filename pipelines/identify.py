@@ -18,6 +18,7 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|ref|smid)$")
 
 
+@lru_cache(maxsize=65536)  # the same names are slugged for every row that names them
 def slug(text: str) -> str:
     """Lowercase ASCII words joined by hyphens: "Sheriff's Office, Lyon" → "sheriffs-office-lyon"."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()

@@ -12,7 +12,7 @@ is about.
 """
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -89,12 +89,14 @@ def names_in(text: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+@lru_cache(maxsize=65536)
 def main_name(text: str | None) -> str | None:
     """The organisation a field is about: the first it names ("Detroit PD (arrest); ..." → its name)."""
     names = names_in(text)
     return names[0] if names else None
 
 
+@lru_cache(maxsize=65536)
 def organisation_id(name: str) -> str:
     """The stable id of an organisation, the same for every spelling the registry knows."""
     org = _by_key().get(_key(" ".join(name.split())))

@@ -150,21 +150,37 @@ class Redactor:
     def check_file(self, path: Path) -> None:
         """Fail if a redacted value is still in the bytes of the database file; or a single word of a
         redacted name that no text of the database holds (a page or index entry left behind)."""
-        data = Path(path).read_bytes().lower()
+        if not self.values:
+            return
+        values = []
         for value in self.values:
             for words in {tuple(_words(value)), tuple(re.findall(r"[^\W_]+", value.lower()))}:
                 encoded = [re.escape(w.encode("utf-8")) for w in words]
-                pattern = rb"(?<![a-z0-9])" + rb"[^a-z0-9]{0,3}".join(encoded) + rb"(?![a-z0-9])"
-                if encoded and re.search(pattern, data):
-                    raise RedactionError(f"a redacted value is still in {Path(path).name}")
-        left = [w for w in self.parts
-                if re.search(rb"(?<![a-z0-9])" + re.escape(w.encode("utf-8")) + rb"(?![a-z0-9])", data)]
+                if encoded:
+                    values.append(rb"(?<![a-z0-9])" + rb"[^a-z0-9]{0,3}".join(encoded) + rb"(?![a-z0-9])")
+        parts = {w: rb"(?<![a-z0-9])" + re.escape(w.encode("utf-8")) + rb"(?![a-z0-9])" for w in self.parts}
+        found = set()
+        for data in _lowered_chunks(Path(path)):
+            if any(re.search(pattern, data) for pattern in values):
+                raise RedactionError(f"a redacted value is still in {Path(path).name}")
+            found.update(w for w, pattern in parts.items() if w not in found and re.search(pattern, data))
+        left = [w for w in self.parts if w in found]
         if left:
             published = _published_words(path)
             for word in left:
                 if word not in published:
                     raise RedactionError(f"a word of a redacted name is still in {Path(path).name}, "
                                          "outside any published text")
+
+
+def _lowered_chunks(path: Path, size: int = 64 << 20, overlap: int = 4096):
+    """The file's bytes, lowercased, in chunks that overlap (so a match across a boundary is in
+    one of them): a database of gigabytes is searched without being held in memory."""
+    with path.open("rb") as handle:
+        tail = b""
+        while chunk := handle.read(size):
+            yield (tail + chunk).lower()
+            tail = chunk[-overlap:]
 
 
 def _published_words(path: Path) -> set[str]:
