@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DB := data/evidence.db
 PORT ?= 8001
+SCALE ?= 100000
 CAPTURES := $(CURDIR)/data/captures
 SPIDERS := atlas aiid
 workers ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test browser lint build scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis
+.PHONY: help install demo test browser lint build scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -38,7 +39,7 @@ browser: ## Install Debian's chromium for the browser tests, if missing (needs r
 	else echo "chromium is missing and needs root and apt-get to install: the browser tests skip (they fail where CI=true)"; fi
 
 lint: $(STAMP) ## Check style with ruff
-	$(BIN)/ruff check scrapers pipelines tests plugins publish nightly
+	$(BIN)/ruff check scrapers pipelines tests plugins publish nightly bench
 
 build: $(STAMP) ## Rebuild data/evidence.db from item snapshots and curated files (atomic swap); register new ids
 	$(BIN)/python -m pipelines.build --db $(DB) --register
@@ -71,6 +72,9 @@ redis: ## Install Debian's redis-server for distributed runs and their tests, if
 		(apt-get update && apt-get install -y redis-server) \
 		|| echo "redis-server could not be installed: the distributed tests skip (they fail where CI=true)"; \
 	else echo "redis-server is missing and needs root and apt-get to install: the distributed tests skip (they fail where CI=true)"; fi
+
+bench: $(STAMP) ## Benchmark the pipeline and the site on generated data: make bench SCALE=1000000 (bench/results.json)
+	$(BIN)/python -m bench.run --scale $(SCALE)
 
 serve: $(STAMP) ## Serve data/evidence.db with Datasette on http://127.0.0.1:$(PORT)
 	$(BIN)/datasette serve -i $(DB) -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --setting suggest_facets off --host 127.0.0.1 --port $(PORT)
