@@ -6,6 +6,8 @@ never exposed. Column descriptions for readers live in metadata.yml.
 
 import sqlite_utils
 
+from pipelines.vocab import EVENT_KINDS
+
 EVENT_COMMON = {
     "id": str, "title": str, "summary": str, "date": str, "date_precision": str, "year": int,
     "country": str, "region": str, "region_code": str, "county": str, "place": str,
@@ -78,6 +80,8 @@ FACETS = {
     "id_aliases": ("survivor_table",),
     "match_candidates": ("left_table", "note"),
 }
+# Columns the site looks rows up by that are no facet: a document's events, a row's aliases.
+LOOKUPS = {"citations": ("document_id",), "id_aliases": ("id",)}
 FTS_COLUMNS = {
     "deployments": ("title", "summary", "operator", "vendor", "place", "region"),
     "wrongful_arrests": ("title", "summary", "person", "agency", "vendor", "place", "region"),
@@ -93,9 +97,10 @@ def create_tables(db: sqlite_utils.Database) -> None:
 
 
 def create_indexes(db: sqlite_utils.Database) -> None:
-    for table, columns in FACETS.items():
-        for column in columns:
-            db[table].create_index([column], if_not_exists=True)
+    for indexed in (FACETS, LOOKUPS):
+        for table, columns in indexed.items():
+            for column in columns:
+                db[table].create_index([column], if_not_exists=True)
 
 
 def create_search_indexes(db: sqlite_utils.Database) -> None:
@@ -105,11 +110,9 @@ def create_search_indexes(db: sqlite_utils.Database) -> None:
 
 
 def create_views(db: sqlite_utils.Database) -> None:
-    kinds = {"deployments": "deployment", "wrongful_arrests": "wrongful_arrest",
-             "legal_actions": "legal_action"}
     select = " union all ".join(
         f"select id, '{kind}' as kind, '{table}' as event_table, title, date, date_precision, year, "
         f"country, region, "
         f"place, latitude, longitude, summary, source, verification from {table}"
-        for table, kind in kinds.items())
+        for table, kind in EVENT_KINDS.items())
     db.create_view("evidence", select)

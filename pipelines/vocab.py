@@ -5,6 +5,8 @@ metadata.yml and the README describe the same lists for readers.
 """
 
 EVENT_TABLES = ("deployments", "wrongful_arrests", "legal_actions")
+EVENT_KINDS = {"deployments": "deployment", "wrongful_arrests": "wrongful_arrest",
+               "legal_actions": "legal_action"}
 
 ID_PREFIXES = {
     "deployments": "dep",
