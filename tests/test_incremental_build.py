@@ -94,6 +94,8 @@ def contents(path) -> dict:
             found[f"{table}?{term}"] = sorted(conn.execute(
                 f"select t.* from [{table}_fts] f join [{table}] t on t.rowid = f.rowid "
                 f"where [{table}_fts] match ?", (term,)).fetchall(), key=repr)
+    conn.rollback()  # the integrity checks are written as inserts: leave no lock behind
+    conn.close()
     return found
 
 
