@@ -62,29 +62,42 @@ def free_port(preferred: int = PREFERRED_PORT) -> int:
 
 @contextmanager
 def datasette_server(db_path: Path):
-    """Serve db_path on 127.0.0.1 with the Makefile's options; yield the base URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "datasette", "serve", "-i", str(db_path), *SERVE_OPTIONS,
-               "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    """Serve db_path on 127.0.0.1 with the Makefile's options; yield the base URL.
+
+    The preferred port is tried first; if another server takes it first (another test run on the
+    same machine), our process exits on the bind and the next free port is used instead."""
+    for port in (free_port(), free_port(0)):
+        process = _start(db_path, port)
+        if process is not None:
+            break
+    else:
+        raise RuntimeError("datasette could not be started on a free port")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"datasette stopped: {process.stdout.read()}")
-            try:
-                with urllib.request.urlopen(f"{base}/-/versions.json", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("datasette did not answer within 30 seconds") from None
-                time.sleep(0.2)
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def _start(db_path: Path, port: int):
+    """A datasette process answering on port, or None if it stopped (the port was taken)."""
+    command = [sys.executable, "-m", "datasette", "serve", "-i", str(db_path), *SERVE_OPTIONS,
+               "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=2):
+                time.sleep(0.5)  # a server of someone else's answers too: ours must still be up
+                if process.poll() is None:
+                    return process
+        except OSError:
+            if time.monotonic() > deadline:
+                process.terminate()
+                raise RuntimeError("datasette did not answer within 30 seconds") from None
+            time.sleep(0.2)
+    return None
 
 
 def missing_browser() -> str | None:
