@@ -9,7 +9,9 @@ databases, least recently used first out and bounded in size:
   again is sent as it was made.
 From the first request on it fetches in the background, through Datasette's own client, the pages
 whose queries cost most: the home page, each database page, each table and view page with its
-facets and counts, and each canned query that needs no parameter; ahead of time their queries may
+facets and counts, each canned query that needs no parameter, and the search of each searchable
+table for its most common words (a rare word's search is cheap; a common one's matches, counts
+and facets take seconds at a million rows); ahead of time their queries may
 run up to the sql_time_limit_ms setting, so a facet too slow for a visitor's request is computed
 once and then shown. A query whose result could differ between two calls (random(), the clock,
 changes()) is never kept, nor a page that runs one, and a mutable database is left alone.
@@ -20,14 +22,17 @@ import asyncio
 import re
 import time
 import weakref
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from contextvars import ContextVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
 from datasette.database import Results
 from datasette.utils.asgi import Response
 
+COMMON_WORDS = 25  # searches made ahead, per searchable table
+SEARCH_SAMPLE = 5000  # rows read to find the common words
+WORD = re.compile(r"\b[A-Za-z][A-Za-z']{3,}\b")
 MAX_ENTRIES = 4096  # in each cache
 MAX_ROWS = 200_000
 MAX_ROWS_PER_ENTRY = 2_000
@@ -146,7 +151,29 @@ async def pages_to_warm(datasette) -> list[str]:
         for query_name, query in (await datasette.get_canned_queries(name, None)).items():
             if not query.get("params") and not query.get("write") and ":" not in query["sql"]:
                 paths.append(datasette.urls.query(name, query_name))
+    for name, database in datasette.databases.items():
+        if not database.is_mutable and not database.is_memory:
+            for table in await database.table_names():
+                for word in await common_words(database, table):
+                    paths.append(f"{datasette.urls.table(name, table)}?{urlencode({'_search': word})}")
     return paths
+
+
+async def common_words(database, table: str) -> list[str]:
+    """The words, as written, most frequent in a sample of a searchable table's indexed text: a
+    search for a common word matches much of the table, and its count and facets cost most."""
+    fts = await database.fts_table(table)
+    if not fts:
+        return []
+    columns = [c for c in await database.table_columns(fts) if c in await database.table_columns(table)]
+    last = (await database.execute(f"select max(rowid) from [{table}]")).first()[0] or 0
+    step = max(1, last // SEARCH_SAMPLE)
+    rows = await database.execute(
+        f"select {', '.join(f'[{c}]' for c in columns)} from [{table}] where rowid % {step} = 0 "
+        f"limit {SEARCH_SAMPLE}", page_size=SEARCH_SAMPLE)
+    counts = Counter(word for row in rows for text in row if isinstance(text, str)
+                     for word in WORD.findall(text))
+    return [word for word, _ in counts.most_common(COMMON_WORDS)]
 
 
 async def warm(datasette, state: State) -> None:
@@ -242,7 +269,7 @@ def asgi_wrapper(datasette):
 async def speed_json(datasette):
     state = STATES.get(datasette) or State()
     return Response.json({"warm": state.warm_seconds is not None, "warm_seconds": state.warm_seconds,
-                          "warmed_pages": len(state.warmed_pages), "failed": state.failed,
+                          "warmed_pages": state.warmed_pages, "failed": state.failed,
                           "queries": state.cache.report(), "pages": state.pages.report()})
 
 
