@@ -59,6 +59,7 @@ def _by_key(path: Path = ORGANISATIONS_FILE) -> dict[str, dict]:
     return table
 
 
+@lru_cache(maxsize=65536)  # names repeat on every row of a source
 def canonical_name(name: str) -> str:
     tidy = " ".join(name.split())
     org = _by_key().get(_key(tidy))
