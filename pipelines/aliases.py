@@ -26,22 +26,27 @@ def read_aliases(path: Path | None) -> list[dict]:
     return [{k: v or None for k, v in row.items()} for _, row in read_csv_ledger(path, FIELDS, AliasError)]
 
 
-def organisation_aliases(records: list[dict], published: dict[str, str], build_day: str) -> list[dict]:
+class OrganisationAliases:
     """Ids other names of an organisation give → its id: each other spelling of a registered
     organisation, and the whole text of a field that names one first ("Jefferson Parish Sheriff's
-    Office (warrant); held in the DeKalb County jail"). Each is an alias since the day it was first
-    published, else this build's day."""
-    aliases = {alias: (real, f"another name of {name} in data/curated/organisations.yml")
-               for alias, (real, name) in alias_ids().items()}
-    for record in records:
+    Office (warrant); held in the DeKalb County jail"), gathered record by record."""
+
+    def __init__(self):
+        self.found = {alias: (real, f"another name of {name} in data/curated/organisations.yml")
+                      for alias, (real, name) in alias_ids().items()}
+
+    def add(self, record: dict) -> None:
         for field in ROLE_FIELDS:
             first = main_name(record.get(field))
             whole = organisation_id(record[field]) if first else None
             if first and whole != organisation_id(first):
                 reason = f"the whole {field} text, which names {first} first"
-                aliases.setdefault(whole, (organisation_id(first), reason))
-    return [{"alias": alias, "id": real, "reason": reason, "since": published.get(alias, build_day)}
-            for alias, (real, reason) in sorted(aliases.items())]
+                self.found.setdefault(whole, (organisation_id(first), reason))
+
+    def rows(self, published: dict[str, str], build_day: str) -> list[dict]:
+        """Each alias since the day it was first published, else this build's day."""
+        return [{"alias": alias, "id": real, "reason": reason, "since": published.get(alias, build_day)}
+                for alias, (real, reason) in sorted(self.found.items())]
 
 
 def resolve(generated: list[dict], maintained: list[dict], rows: dict[str, str],

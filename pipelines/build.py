@@ -5,13 +5,13 @@ data/aliases.csv, data/decisions.csv, data/tombstones.yml, data/redactions.yml,
 data/published_ids.txt), writes a new database beside the old one and swaps it in with one rename,
 so Datasette never sees half a database and a failed build leaves the last one in place. The same
 text gives the same ids and rows. Withdrawn rows become tombstones, rows of one event merge under
-its oldest id (pipelines/events.py), redactions apply before anything is written, and with
---register every id ever published must still resolve. Usage: python -m pipelines.build
-[--db data/evidence.db] [--register] [--incremental].
+its oldest id (pipelines/events.py), redactions apply to the rows before any index or full-text
+index is made, and with --register every id ever published must still resolve. The records are
+read as a stream and written as they come, so memory does not grow with their number.
+Usage: python -m pipelines.build [--db data/evidence.db] [--register] [--incremental].
 """
 
 import argparse
-import json
 import logging
 import os
 import shutil
@@ -22,17 +22,17 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from pipelines.aliases import organisation_aliases, read_aliases, resolve
+from pipelines.aliases import read_aliases, resolve
 from pipelines.claims import evaluate_claims
-from pipelines.curated import load_curated
 from pipelines.events import resolve_events
-from pipelines.incremental import refill_search_indexes, reusable, update_tables
+from pipelines.incremental import refill_search_indexes, reusable, update_from
+from pipelines.merge import Ages
 from pipelines.operations import load_operations
-from pipelines.organisations import named_organisations, organisation_id, organisation_kind, registry
 from pipelines.published import check, published_now, read_registry, registered_with, write_registry
 from pipelines.redact import Redactor, read_redactions
+from pipelines.rows import RowWriter
 from pipelines.schema import COLUMNS, create_indexes, create_search_indexes, create_tables, create_views
-from pipelines.store import read_snapshot
+from pipelines.stream import Records
 from pipelines.tables import insert_rows
 from pipelines.tombstones import orphans
 from pipelines.vocab import EVENT_TABLES
@@ -40,87 +40,55 @@ from pipelines.vocab import EVENT_TABLES
 DATA = Path(__file__).resolve().parent.parent / "data"
 STORED_TABLES = (*EVENT_TABLES, "documents", "organisations", "citations", "event_organisations",
                  "id_aliases", "tombstones", "match_candidates", "sources")
+PAGE_TABLES = (*EVENT_TABLES, "documents", "organisations", "sources")
 logger = logging.getLogger(__name__)
 
 
 def read_records(items_dir: Path, curated_dir: Path) -> list[dict]:
-    """All event records: every snapshot under items_dir, then the curated files; sorted by id."""
-    records = []
-    for path in sorted(Path(items_dir).glob("*.jsonl")):
-        if path.name.endswith(".rejected.jsonl"):
-            continue
-        records.extend(read_snapshot(path).values())
-    records.extend(load_curated(curated_dir))
-    ids = [r["id"] for r in records]
-    if len(ids) != len(set(ids)):
-        duplicated = sorted({i for i in ids if ids.count(i) > 1})
-        raise ValueError(f"ids used by more than one record: {duplicated[:10]}")
-    return sorted(records, key=lambda r: r["id"])
+    """All event records, sorted by id, their organisation names canonical (for tests and tools;
+    the build reads them as a stream)."""
+    records = Records(items_dir, curated_dir)
+    return [record for record, _ in records]
 
 
-def event_row(record: dict) -> dict:
-    row = {column: record.get(column) for column in COLUMNS[record["table"]]}
-    if "vendor" in row:
-        row["vendor"] = "; ".join(record.get("vendors") or []) or None
-    row["listed"] = int(record.get("listed", True))
-    row["year"] = int(record["date"][:4]) if record.get("date") else None
-    return row
+class RowIds:
+    """Every id that has a row page in the database being built → its table (claims come later)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def get(self, row_id: str, default=None):
+        for table in PAGE_TABLES:
+            if self.conn.execute(f"select 1 from [{table}] where id = ?", (row_id,)).fetchone():
+                return table
+        return default
+
+    def __contains__(self, row_id: str) -> bool:
+        return self.get(row_id) is not None
 
 
-def build_rows(records: list[dict]) -> dict[str, list[dict]]:
-    """Rows for every table, in a deterministic order, from the event records."""
-    tables: dict[str, list[dict]] = {t: [] for t in COLUMNS}
-    documents: dict[str, dict] = {}
-    citations: dict[tuple, dict] = {}
-    organisations = {organisation_id(o["name"]): {
-        "id": organisation_id(o["name"]), "name": o["name"], "kind": o.get("kind"),
-        "country": o.get("country"), "website": o.get("website"),
-        "aliases": json.dumps(sorted(o.get("aliases", [])), ensure_ascii=False)}
-        for o in registry()}
-    links = {}
-    for record in records:
-        tables[record["table"]].append(event_row(record))
-        for document in record["documents"]:
-            doc = documents.setdefault(document["id"], {"id": document["id"]})
-            for column in COLUMNS["documents"]:
-                if doc.get(column) is None and document.get(column) is not None:
-                    doc[column] = document[column]
-            doc.setdefault("source", record["source"])
-            for column in ("first_seen", "last_seen"):
-                if record.get(column):
-                    values = [v for v in (doc.get(column), record[column]) if v]
-                    doc[column] = min(values) if column == "first_seen" else max(values)
-            citations.setdefault((record["id"], document["id"]), {
-                "event_id": record["id"], "document_id": document["id"],
-                "event_table": record["table"], "role": document.get("role"), "quote": None})
-        for name, role in named_organisations(record):
-            org_id = organisation_id(name)
-            organisations.setdefault(org_id, {"id": org_id, "name": name,
-                                              "kind": organisation_kind(name, role),
-                                              "country": None, "website": None, "aliases": "[]"})
-            links[(record["id"], org_id, role)] = {"event_id": record["id"], "event_table": record["table"],
-                                                    "organisation_id": org_id, "role": role}
-    tables["documents"] = [documents[k] for k in sorted(documents)]
-    tables["citations"] = [citations[k] for k in sorted(citations)]
-    tables["organisations"] = [organisations[k] for k in sorted(organisations)]
-    tables["event_organisations"] = [links[k] for k in sorted(links)]
-    return tables
-
-
-def page_ids(tables: dict[str, list[dict]]) -> dict[str, str]:
-    """Every id that has a row page (claims come later) → its table."""
-    return {row["id"]: table for table in (*EVENT_TABLES, "documents", "organisations", "sources")
-            for row in tables[table]}
-
-
-def source_rows(path: Path, records: list[dict]) -> list[dict]:
+def source_rows(path: Path, conn: sqlite3.Connection) -> list[dict]:
+    union = " union all ".join(f"select source, last_seen from [{t}]" for t in EVENT_TABLES)
+    counts = {source: (rows, last) for source, rows, last in conn.execute(
+        f"select source, count(*), max(last_seen) from ({union}) group by source")}
     rows = []
     for source in yaml.safe_load(path.read_text(encoding="utf-8")):
-        own = [r for r in records if r["source"] == source["id"]]
-        seen = [r["last_seen"] for r in own if r.get("last_seen")]
-        rows.append({**{c: source.get(c) for c in COLUMNS["sources"]},
-                     "rows": len(own), "last_run": max(seen) if seen else None})
+        own, last_run = counts.get(source["id"], (0, None))
+        rows.append({**{c: source.get(c) for c in COLUMNS["sources"]}, "rows": own, "last_run": last_run})
     return sorted(rows, key=lambda r: r["id"])
+
+
+def redactor_for(redactions_file: Path | None, resolver, events, aliases: list[dict], present: RowIds,
+                 strict: bool) -> Redactor:
+    """The build's Redactor, given the rows (and the records merged into them) it redacts."""
+    redactions = read_redactions(redactions_file)
+    by_alias = {a["alias"]: a["id"] for a in aliases}
+    records, members = {}, {}
+    for redaction in redactions:
+        row_id = by_alias.get(redaction["id"], redaction["id"])
+        if present.get(row_id) in EVENT_TABLES and row_id not in records:
+            records[row_id], members[row_id] = resolver.merged(row_id, events.groups)
+    return Redactor(redactions, records, members, by_alias, strict=strict)
 
 
 def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = DATA / "curated",
@@ -132,9 +100,12 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
           incremental: bool = False) -> dict[str, int]:
     """Build the database at db_path from text; return the row count of each table.
 
-    With `incremental`, a copy of the database already at db_path (if its tables, indexes and
-    full-text indexes are the ones this build makes) is brought to the new rows by writing only
-    the rows that differ (pipelines/incremental.py); the result holds the same rows as a full build.
+    The records are read once, as a stream, and their rows written as they come (pipelines/events.py);
+    the rows are written into a new file, which then gets its indexes and full-text indexes. With
+    `incremental`, a copy of the database already at db_path (if its tables, indexes and
+    full-text indexes are the ones this build makes) is instead brought to the new rows by writing
+    only the rows that differ (pipelines/incremental.py); the result holds the same rows as a full
+    build.
 
     `published_file` (data/published_ids.txt) gives the day each id was first published, which
     decides the oldest id of merged rows. With `register`, every id registered there must still
@@ -144,42 +115,55 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     built = built_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     registered = read_registry(published_file)
     published_days = {i: day for i, (_, day) in registered.items()}
-    events = resolve_events(read_records(items_dir, curated_dir), decisions_file, tombstones_file,
-                            sources_file, registered, built[:10])
-    tables = build_rows(events.records)
-    tables["tombstones"] = sorted(events.tombstones + orphans(events.withdrawn, events.tombstones,
-                                                              set(page_ids(tables))), key=lambda t: t["id"])
-    tombstoned = {t["id"]: t["withdrawn_from"] for t in tables["tombstones"]}
-    originals = [record for members in events.members.values() for record in members]
-    generated = events.aliases + organisation_aliases(originals, published_days, built[:10])
-    tables["id_aliases"] = resolve(generated, read_aliases(aliases_file), page_ids(tables), tombstoned)
-    tables["match_candidates"] = events.candidates
-    tables["sources"] = source_rows(sources_file, events.records)
-    redactor = Redactor(read_redactions(redactions_file), {r["id"]: r for r in events.records},
-                        events.members, {a["alias"]: a["id"] for a in tables["id_aliases"]},
-                        strict=register)
-    redactor.apply(tables)
-    temporary = db_path.with_name(db_path.name + f".{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
+    temporary, rows_file, index_file = (db_path.with_name(f"{db_path.name}.{os.getpid()}.{suffix}")
+                                        for suffix in ("tmp", "rows", "index"))
+    for path in (temporary, rows_file, index_file):
+        path.unlink(missing_ok=True)
+    reuse = incremental and reusable(db_path)
     try:
+        staged = sqlite_utils.Database(rows_file if reuse else temporary)
+        # A new file, swapped in only once it is complete and synced to disk: no journal, and no
+        # sync per insert batch (they cost more than the whole build).
+        staged.execute("PRAGMA journal_mode = OFF")
+        staged.execute("PRAGMA synchronous = OFF")
+        staged.execute("PRAGMA cache_size = -262144")
+        create_tables(staged)
+        with staged.conn:  # one transaction
+            events, resolver = resolve_events(
+                Records(items_dir, curated_dir), RowWriter(staged.conn), index_file, sources_file,
+                decisions_file, tombstones_file, Ages(published_days, built[:10]),
+                {i: table for i, (table, _) in registered.items()})
+            present = RowIds(staged.conn)
+            tombstones = sorted(events.tombstones + orphans(events.withdrawn, events.tombstones, present),
+                                key=lambda t: t["id"])
+            generated = events.aliases + events.organisation_aliases.rows(published_days, built[:10])
+            aliases = resolve(generated, read_aliases(aliases_file), present,
+                              {t["id"]: t["withdrawn_from"] for t in tombstones})
+            redactor = redactor_for(redactions_file, resolver, events, aliases, present, strict=register)
+            resolver.close()
+            insert_rows(staged.conn, "tombstones", tombstones)
+            insert_rows(staged.conn, "id_aliases", aliases)
+            insert_rows(staged.conn, "match_candidates", events.candidates)
+            insert_rows(staged.conn, "sources", source_rows(sources_file, staged.conn))
+            if redactor.values:
+                # A redacted value must not stay behind in a free page of the file.
+                staged.execute("PRAGMA secure_delete = ON")
+                redactor.apply_to_database(staged.conn, STORED_TABLES)
+        staged.close()
         # A redacted value could stay behind in the old file's full-text segments: redactions
         # always get a whole new file.
-        reuse = incremental and not redactor.values and reusable(db_path)
+        if reuse and redactor.values:
+            os.replace(rows_file, temporary)
+            reuse = False
         if reuse:
             shutil.copyfile(db_path, temporary)
         db = sqlite_utils.Database(temporary)
-        # A temporary file, swapped in only once it is complete and synced to disk: no journal,
-        # and no sync per insert batch (they cost more than the whole build).
         db.execute("PRAGMA journal_mode = OFF")
         db.execute("PRAGMA synchronous = OFF")
-        with db.conn:  # one transaction
-            if reuse:
-                changed = update_tables(db, {table: tables[table] for table in STORED_TABLES})
-                logger.info("incremental build on %s: %s", db_path, changed)
-            else:
-                create_tables(db)
-                for table in STORED_TABLES:
-                    insert_rows(db.conn, table, tables[table])
+        if reuse:
+            with db.conn:
+                changed = update_from(db, rows_file, STORED_TABLES)
+            logger.info("incremental build on %s: %s", db_path, changed)
         load_operations(db, Path(items_dir).parent)
         create_indexes(db)
         create_views(db)
@@ -193,7 +177,6 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         if reuse:
             refill_search_indexes(db, kept=STORED_TABLES)
         else:
-            db.vacuum()  # before full-text indexing: VACUUM may renumber the rowids FTS points at
             create_search_indexes(db)
         now = published_now(db.conn)
         if register:
@@ -206,7 +189,8 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         if register:
             write_registry(published_file, registered_with(registered, now, built[:10]))
     finally:
-        temporary.unlink(missing_ok=True)
+        for path in (temporary, rows_file, index_file):
+            path.unlink(missing_ok=True)
     with sqlite3.connect(db_path) as conn:
         return {t: conn.execute(f"select count(*) from [{t}]").fetchone()[0]
                 for t in (*EVENT_TABLES, "documents", "citations", "organisations", "claims")}

@@ -12,6 +12,7 @@ review band, becomes a row of `match_candidates` for a person to decide.
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,31 +56,41 @@ def read_decisions(path: Path | None) -> list[Decision]:
 
 
 class Clusters:
-    """Union-find over row ids that remembers, for each join, the pair and how it was decided."""
+    """Union-find over row ids that remembers, for each join, the pair and how it was decided.
 
-    def __init__(self, records: dict[str, dict], repeating_sources: frozenset[str]):
+    `records` maps each id to its record (or to a mapping with its "table" and "source"); only the
+    ids that were joined take memory here."""
+
+    def __init__(self, records, repeating_sources: frozenset[str]):
         self.records = records
         self.repeating_sources = repeating_sources
-        self.parent = {record_id: record_id for record_id in records}
-        self.members = {record_id: {record_id} for record_id in records}
-        self.sources = {record_id: {record["source"]} for record_id, record in records.items()}
+        self.parent: dict[str, str] = {}
+        self.members: dict[str, set[str]] = {}
+        self.sources: dict[str, set[str]] = {}
         self.joins: list[tuple[str, str, str, str | None]] = []
         self.apart: set[frozenset[str]] = set()
 
     def find(self, record_id: str) -> str:
-        while self.parent[record_id] != record_id:
-            self.parent[record_id] = self.parent[self.parent[record_id]]
-            record_id = self.parent[record_id]
+        parent = self.parent
+        while parent.get(record_id, record_id) != record_id:
+            parent[record_id] = parent.get(parent[record_id], parent[record_id])
+            record_id = parent[record_id]
         return record_id
+
+    def _members(self, root: str) -> set[str]:
+        return self.members.get(root) or {root}
+
+    def _sources(self, root: str) -> set[str]:
+        return self.sources.get(root) or {self.records[root]["source"]}
 
     def refusal(self, left: str, right: str) -> str | None:
         """Why left's and right's clusters may not be joined automatically, or None."""
         root_left, root_right = self.find(left), self.find(right)
-        first, second = self.members[root_left], self.members[root_right]
+        first, second = self._members(root_left), self._members(root_right)
         for a, b in sorted(tuple(sorted(pair)) for pair in self.apart):
             if (a in first and b in second) or (b in first and a in second):
                 return f"{a} and {b} were decided different"
-        both = self.sources[root_left] & self.sources[root_right] - self.repeating_sources
+        both = self._sources(root_left) & self._sources(root_right) - self.repeating_sources
         return f"would put two {min(both)} rows in one event" if both else None
 
     def join(self, left: str, right: str, how: str, when: str | None = None) -> None:
@@ -89,12 +100,20 @@ class Clusters:
             return
         root, other = sorted((root_left, root_right))
         self.parent[other] = root
-        self.members[root] |= self.members.pop(other)
-        self.sources[root] |= self.sources.pop(other)
+        self.members[root] = self._members(root) | self._members(other)
+        self.sources[root] = self._sources(root) | self._sources(other)
+        self.members.pop(other, None)
+        self.sources.pop(other, None)
         self.joins.append((left, right, how, when))
 
-    def groups(self) -> list[list[str]]:
+    def joined(self) -> list[list[str]]:
+        """The groups of more than one row, each sorted, in order."""
         return sorted(sorted(members) for members in self.members.values())
+
+    def groups(self) -> list[list[str]]:
+        """Every group, a row alone included, each sorted, in order."""
+        alone = [[i] for i in self.records if self.find(i) == i and i not in self.members]
+        return sorted(self.joined() + alone)
 
 
 def _describe(match: Match) -> str:
@@ -102,15 +121,16 @@ def _describe(match: Match) -> str:
     return f"score {match.score:.2f} ({fields})"
 
 
-def cluster(records: list[dict], matches: list[Match], decisions: list[Decision],
+def cluster(records: list[dict] | Mapping, matches: list[Match], decisions: list[Decision],
             repeating_sources: frozenset[str], aliases: dict[str, str]):
     """Return the Clusters and the rows of `match_candidates`.
 
-    `aliases` maps ids a source retired (its declared duplicates) to the ids they became, so that a
-    decision may name either. A decision naming an id of no row is skipped with a warning: its
-    row may be withdrawn (a tombstone) or absent from a partial build.
+    `records` is a list of records or a mapping of id → record. `aliases` maps ids a source
+    retired (its declared duplicates) to the ids they became, so that a decision may name either.
+    A decision naming an id of no row is skipped with a warning: its row may be withdrawn (a
+    tombstone) or absent from a partial build.
     """
-    by_id = {r["id"]: r for r in records}
+    by_id = records if isinstance(records, Mapping) else {r["id"]: r for r in records}
     clusters = Clusters(by_id, repeating_sources)
     decided = set()
     known = []

@@ -1,31 +1,52 @@
 """One event, one row: the build's step from the sources' records to the published events.
 
-Withdrawn rows are left out (pipelines/tombstones.py); the rest are matched
-(pipelines/matching.py), clustered with people's decisions (pipelines/clusters.py) and each
-cluster merged under its oldest id (pipelines/merge.py). The result also says which ids became
-aliases, which rows are tombstones and which pairs wait for a person to decide.
+The records are read once, in id order (pipelines/stream.py). Withdrawn rows are left out
+(pipelines/tombstones.py); every other record is written as its own row at once
+(pipelines/rows.py), and what matching needs is kept on disk beside the database: each record's
+table, source and where it was read, its blocking keys, the documents it cites and the fields
+matching compares. Then only the rows that share a useful block are matched
+(pipelines/matching.py), clustered with people's decisions (pipelines/clusters.py), and the rows
+of each cluster read again and merged under its oldest id (pipelines/merge.py), the merged row
+taking the place of theirs. Memory grows with the rows that may match, not with all rows.
 """
 
-from dataclasses import dataclass
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 import yaml
 
+from pipelines.aliases import OrganisationAliases
 from pipelines.clusters import cluster, read_decisions
-from pipelines.matching import Matcher
-from pipelines.merge import Ages, duplicate_aliases, merge
-from pipelines.organisations import canonicalise
-from pipelines.tombstones import read_tombstones, withdraw
+from pipelines.matching import MAX_BLOCK, Matcher, block_keys
+from pipelines.merge import Ages, Merger, combine, duplicate_aliases
+from pipelines.rows import RowWriter
+from pipelines.stream import Records
+from pipelines.tombstones import TombstoneError, read_tombstones, tombstone_rows
+
+# The fields matching compares (pipelines/matching.py), kept for each record.
+MATCHED = ("id", "table", "source", "country", "region_code", "date", "date_precision", "person",
+           "agency", "operator", "target", "jurisdiction", "kind", "vendors", "place")
+SEPARATOR = "\x1f"
+INDEX_SCHEMA = """
+    pragma journal_mode = off; pragma synchronous = off;
+    create table kept (id text primary key, tbl text, source text, number integer, offset integer);
+    create table keys (block text, id text, source text);
+    create table cites (document text, id text);
+    create table matched (id text primary key, fields blob);
+"""
 
 
 @dataclass
 class Events:
-    records: list[dict]
-    members: dict[str, list[dict]]
     aliases: list[dict]
     tombstones: list[dict]
     candidates: list[dict]
     withdrawn: list[dict]
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    organisation_aliases: OrganisationAliases = field(default_factory=OrganisationAliases)
 
 
 def repeating_sources(sources_file: Path) -> frozenset[str]:
@@ -34,21 +55,166 @@ def repeating_sources(sources_file: Path) -> frozenset[str]:
     return frozenset(s["id"] for s in sources if s.get("repeats_events"))
 
 
-def resolve_events(records: list[dict], decisions_file: Path | None, tombstones_file: Path | None,
-                   sources_file: Path, registered: dict[str, tuple[str, str]], build_day: str) -> Events:
-    """The published events from all records; `registered` is the published-id registry.
+class KeptRecords(Mapping):
+    """The kept records' table and source by id, read from the index on disk."""
 
-    Organisation names are made canonical again, so that a name added to
-    data/curated/organisations.yml applies to snapshots scraped before."""
-    records = [canonicalise(dict(r)) for r in records]
-    kept, tombstones, tombstone_aliases, withdrawn = withdraw(
-        records, read_tombstones(tombstones_file), {i: table for i, (table, _) in registered.items()})
-    declared = {a["alias"]: record["id"] for record in kept for a in duplicate_aliases(record, record)}
-    repeating = repeating_sources(sources_file)
-    matches = Matcher(kept, repeating).matches()
-    clusters, candidates = cluster(kept, matches, read_decisions(decisions_file), repeating, declared)
-    ages = Ages({i: day for i, (_, day) in registered.items()}, build_day)
-    merged, aliases, members = merge(kept, clusters, ages)
-    return Events(merged, members, sorted(aliases + tombstone_aliases, key=lambda a: a["alias"]),
-                  tombstones, candidates, withdrawn)
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
 
+    def __getitem__(self, record_id: str) -> dict:
+        row = self.conn.execute("select tbl, source from kept where id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise KeyError(record_id)
+        return {"table": row[0], "source": row[1]}
+
+    def __iter__(self):
+        return (row[0] for row in self.conn.execute("select id from kept order by id"))
+
+    def __len__(self) -> int:
+        return self.conn.execute("select count(*) from kept").fetchone()[0]
+
+    def where(self, record_id: str) -> tuple[int, int]:
+        return self.conn.execute("select number, offset from kept where id = ?", (record_id,)).fetchone()
+
+
+def without_withdrawn_documents(record: dict, withdrawn: set[str]) -> dict:
+    documents = [d for d in record["documents"] if d["id"] not in withdrawn]
+    if record["documents"] and not documents:
+        raise TombstoneError(f"withdrawing {', '.join(d['id'] for d in record['documents'])} leaves "
+                             f"{record['id']} without a document: withdraw it too, or cite another document")
+    record["documents"] = documents
+    return record
+
+
+class Resolver:
+    """Reads every record once, writes its rows, and merges the rows of one event."""
+
+    def __init__(self, records: Records, writer: RowWriter, index_path: Path, repeating: frozenset[str],
+                 tombstones: list[dict], registered: dict[str, str]):
+        self.records, self.writer, self.repeating = records, writer, repeating
+        self.registered = registered
+        self.tombstones = tombstones
+        self.withdrawn_ids = {t["id"] for t in tombstones}
+        self.index = sqlite3.connect(index_path, isolation_level=None)
+        self.index.executescript(INDEX_SCHEMA)
+        self.kept = KeptRecords(self.index)
+
+    def read(self) -> Events:
+        """Pass over every record: its rows written, what matching needs kept on disk."""
+        events = Events([], [], [], [])
+        declared: dict[str, list[dict]] = {}
+        tables: dict[str, str] = {}
+        batch = {"kept": [], "keys": [], "cites": [], "matched": []}
+        self.index.execute("begin")
+        for record, where in self.records:
+            record_id = record["id"]
+            if record_id in self.withdrawn_ids:
+                tables[record_id] = record["table"]
+                tables.update((d["id"], "documents") for d in record["documents"])
+                events.aliases += duplicate_aliases(record, record)
+                events.withdrawn.append(record)
+                continue
+            tables.update((d["id"], "documents") for d in record["documents"]
+                          if d["id"] in self.withdrawn_ids)
+            record = without_withdrawn_documents(record, self.withdrawn_ids)
+            if record.get("merged_ids"):
+                declared[record_id] = duplicate_aliases(record, record)
+            events.organisation_aliases.add(record)
+            self.writer.add(dict(record, merged_ids=[]))
+            batch["kept"].append((record_id, record["table"], record["source"], *where))
+            batch["keys"] += [(SEPARATOR.join(key), record_id, record["source"])
+                              for key in block_keys(record)]
+            batch["cites"] += [(d["id"], record_id) for d in record["documents"]]
+            batch["matched"].append((record_id, orjson.dumps({f: record.get(f) for f in MATCHED})))
+            if len(batch["kept"]) >= 5000:
+                self._write(batch)
+        self._write(batch)
+        self.index.execute("commit")
+        self.writer.flush()
+        events.tombstones = tombstone_rows(self.tombstones, tables, self.registered)
+        self.declared = declared
+        return events
+
+    def _write(self, batch: dict[str, list]) -> None:
+        for table, rows in batch.items():
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                self.index.executemany(f"insert into {table} values ({marks})", rows)
+                rows.clear()
+
+    def shared_documents(self) -> dict[str, set[str]]:
+        """Each document only two kept rows cite → their ids."""
+        found = self.index.execute(f"select document, group_concat(id, '{SEPARATOR}') from cites "
+                                   "group by document having count(*) = 2")
+        return {document: set(ids.split(SEPARATOR)) for document, ids in found}
+
+    def blocks(self, shared: dict[str, set[str]]) -> dict[tuple, set[str]]:
+        """The blocks that can give a pair: up to MAX_BLOCK rows, of two sources or of a source that
+        repeats events."""
+        repeating = ", ".join("?" * len(self.repeating)) or "null"
+        found = self.index.execute(
+            f"select block, group_concat(id, '{SEPARATOR}') from keys group by block "
+            f"having count(*) between 2 and {MAX_BLOCK} and (count(distinct source) > 1 "
+            f"or max(source in ({repeating})))", tuple(sorted(self.repeating)))
+        blocks = {tuple(block.split(SEPARATOR)): set(ids.split(SEPARATOR)) for block, ids in found}
+        blocks.update((("*", "document", document), ids) for document, ids in shared.items())
+        return blocks
+
+    def matchable(self, ids: set[str]) -> list[dict]:
+        self.index.execute("create temp table wanted (id text primary key)")
+        self.index.executemany("insert into wanted values (?)", ((i,) for i in ids))
+        found = self.index.execute("select fields from matched join wanted using (id) order by id")
+        records = [orjson.loads(fields) for (fields,) in found]
+        self.index.execute("drop table wanted")
+        return records
+
+    def fetch(self, record_id: str) -> dict:
+        """A kept record, read again as it was written."""
+        record = self.records.fetch(self.kept.where(record_id))
+        return without_withdrawn_documents(record, self.withdrawn_ids)
+
+    def resolve(self, events: Events, decisions_file: Path | None, ages: Ages) -> Events:
+        """Match, cluster and merge; the merged rows replace their records' rows."""
+        shared = self.shared_documents()
+        blocks = self.blocks(shared)
+        candidates = self.matchable(set().union(*blocks.values()) if blocks else set())
+        matches = Matcher(candidates, self.repeating, shared=shared, blocks=blocks).matches()
+        declared = {a["alias"]: i for i, aliases in self.declared.items() for a in aliases}
+        clusters, events.candidates = cluster(self.kept, matches, read_decisions(decisions_file),
+                                              self.repeating, declared)
+        merger = Merger(clusters, ages)
+        for group in clusters.joined():
+            merged, retired, members = merger.group([self.fetch(i) for i in group])
+            self.writer.remove(members)
+            self.writer.add(merged)
+            events.aliases += retired
+            events.groups[merged["id"]] = [m["id"] for m in members]
+            for member in members:
+                self.declared.pop(member["id"], None)
+        self.writer.flush()
+        events.aliases += [a for aliases in self.declared.values() for a in aliases]
+        events.aliases.sort(key=lambda a: a["alias"])
+        return events
+
+    def merged(self, record_id: str, groups: dict[str, list[str]]) -> tuple[dict, list[dict]]:
+        """A published row's record as it was written, and the records merged into it (`groups`:
+        each merged row's id → the ids of its records, survivor first)."""
+        if record_id not in groups:
+            return dict(self.fetch(record_id), merged_ids=[]), []
+        members = [self.fetch(i) for i in groups[record_id]]
+        return combine(members, members[0]), members
+
+    def close(self) -> None:
+        self.index.close()
+        self.records.close()
+
+
+def resolve_events(records: Records, writer: RowWriter, index_path: Path, sources_file: Path,
+                   decisions_file: Path | None, tombstones_file: Path | None, ages: Ages,
+                   registered: dict[str, str]) -> tuple:
+    """Write the rows of every published event; return the Events and the Resolver (to read a
+    record again: a redaction needs the values it clears)."""
+    resolver = Resolver(records, writer, index_path, repeating_sources(sources_file),
+                        read_tombstones(tombstones_file), registered)
+    events = resolver.read()
+    return resolver.resolve(events, decisions_file, ages), resolver

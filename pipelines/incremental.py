@@ -3,11 +3,11 @@
 A full build writes every row, then every index and full-text index, into a new file. A nightly
 build in which few rows changed can instead start from a copy of the last database, if that
 database has exactly the tables, indexes and full-text indexes this build makes (`reusable`):
-`update_tables` then writes, table by table, only the rows that differ from the new ones
-(pipelines/tables.py, full-text indexes kept in step), empties the tables the build fills whole
-afterwards (the build table, claims, the run log) and drops the views, which the build makes
-again. Deleted values are overwritten on disk (secure_delete), so a redacted value cannot linger
-in a free page. The result holds the same rows as a full build of the same text
+`update_from` then writes, table by table, only the rows that differ from the new ones the build
+wrote into a file of its own (pipelines/tables.py, full-text indexes kept in step), empties the
+tables the build fills whole afterwards (the build table, claims, the run log) and drops the
+views, which the build makes again. Deleted values are overwritten on disk (secure_delete), so a
+redacted value cannot linger in a free page. The result holds the same rows as a full build of the same text
 (tests/test_incremental_build.py).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlite_utils
 
 from pipelines.schema import FTS_COLUMNS, create_indexes, create_search_indexes, create_tables, create_views
-from pipelines.tables import apply_rows
+from pipelines.tables import apply_rows, columns_of, primary_key
 
 SCHEMA_SQL = "select type, name, tbl_name, sql from sqlite_master where type in ('table', 'index')"
 
@@ -49,16 +49,25 @@ def reusable(db_path: Path) -> bool:
         return False
 
 
-def update_tables(db: sqlite_utils.Database, tables: dict[str, list[dict]]) -> dict[str, dict]:
-    """Bring the copied database to `tables` (table → all its rows); return what changed where."""
+def update_from(db: sqlite_utils.Database, rows_file: Path, tables) -> dict[str, dict]:
+    """Bring the copied database to the rows of the same tables in rows_file (a database the build
+    wrote them into); return what changed where."""
     conn = db.conn
     conn.execute("PRAGMA secure_delete = ON")
     for (view,) in conn.execute("select name from sqlite_master where type = 'view'").fetchall():
         conn.execute(f"drop view [{view}]")
-    changed = {table: apply_rows(conn, table, rows) for table, rows in tables.items()}
-    for (table,) in conn.execute("select name from sqlite_master where type = 'table'").fetchall():
+    conn.execute("attach database ? as new", (str(rows_file),))
+    changed = {}
+    for table in tables:
+        names = ", ".join(f"[{c}]" for c in columns_of(conn, table))
+        key = ", ".join(f"[{k}]" for k in primary_key(conn, table))
+        new_rows = conn.execute(f"select {names} from new.[{table}] order by {key}")
+        changed[table] = apply_rows(conn, table, new_rows)
+    for (table,) in conn.execute("select name from main.sqlite_master where type = 'table'").fetchall():
         if table not in tables and not _is_search_table(table) and not table.startswith("sqlite_"):
-            conn.execute(f"delete from [{table}]")
+            conn.execute(f"delete from main.[{table}]")
+    conn.commit()
+    conn.execute("detach database new")
     return {table: counts for table, counts in changed.items() if any(counts.values())}
 
 

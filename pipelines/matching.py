@@ -18,7 +18,7 @@ two of them cite. Rows of different tables are paired only through such a docume
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from itertools import combinations, product
+from itertools import chain, combinations, product
 
 from pipelines import similarity
 from pipelines.organisations import main_name, organisation_id
@@ -91,59 +91,94 @@ def _kind_similarity(a: str | None, b: str | None) -> float | None:
     return 0.5 if any(a in family and b in family for family in KIND_FAMILIES) else 0.0
 
 
-class Matcher:
-    """Scores the candidate pairs among a set of records."""
+def block_keys(record: dict):
+    """The blocking keys of a record: rows are compared only when they share one."""
+    table = record["table"]
+    if record.get("country") and record.get("date"):
+        yield table, "when", record["country"], record["date"][:4]
+    for field_name in ORGANISATION_FIELDS:
+        name = main_name(record.get(field_name))
+        if name:
+            yield table, "organisation", organisation_id(name)
+    names = [w for w in similarity.words(record.get("person")) if w not in similarity.NAME_SUFFIXES]
+    if names:
+        yield table, "person", names[-1]
 
-    def __init__(self, records: list[dict], repeating_sources: frozenset[str] = frozenset()):
+
+def document_key(document_id: str) -> tuple:
+    """The blocking key of a document only two rows cite."""
+    return "*", "document", document_id
+
+
+def useful(ids, source_of, repeating_sources: frozenset[str]) -> bool:
+    """Whether a block of these ids can give a pair: at most MAX_BLOCK of them, and two sources
+    or a source that repeats events."""
+    if not 1 < len(ids) <= MAX_BLOCK:
+        return False
+    sources = {source_of(i) for i in ids}
+    return len(sources) > 1 or bool(sources & repeating_sources)
+
+
+class Matcher:
+    """Scores the candidate pairs among a set of records.
+
+    `shared` maps each document only two rows cite to their ids; `blocks` maps each blocking key
+    to the ids that have it. Both are worked out from `records` unless given: the build gives them
+    from all records and `records` holds only the rows of useful blocks."""
+
+    def __init__(self, records: list[dict], repeating_sources: frozenset[str] = frozenset(),
+                 shared: dict[str, set[str]] | None = None, blocks: dict[tuple, set[str]] | None = None):
         self.records = {r["id"]: r for r in records}
         self.repeating_sources = repeating_sources
         self.intervals = {r["id"]: similarity.interval(r.get("date"), r.get("date_precision"))
                           for r in records}
-        citing = defaultdict(set)
-        for record in records:
-            for document in record["documents"]:
-                citing[document["id"]].add(record["id"])
-        self.shared = {d: ids for d, ids in citing.items() if len(ids) == 2}
+        if shared is None:
+            citing = defaultdict(set)
+            for record in records:
+                for document in record["documents"]:
+                    citing[document["id"]].add(record["id"])
+            shared = {d: ids for d, ids in citing.items() if len(ids) == 2}
+        self.shared = shared
         self.own_documents = defaultdict(set)
         for document, ids in self.shared.items():
             for record_id in ids:
                 self.own_documents[record_id].add(document)
+        if blocks is None:
+            blocks = defaultdict(set)
+            for record in records:
+                for key in block_keys(record):
+                    blocks[key].add(record["id"])
+            for document, ids in self.shared.items():
+                blocks[document_key(document)] |= ids
+        self.blocks = {key: ids for key, ids in blocks.items()
+                       if useful(ids, self._source, repeating_sources)}
+        self.keys = defaultdict(set)
+        for key, ids in self.blocks.items():
+            for record_id in ids:
+                self.keys[record_id].add(key)
+
+    def _source(self, record_id: str) -> str:
+        return self.records[record_id]["source"]
+
+    def _pairs(self):
+        """Every pair of ids that share a useful block, once (in the first block they share), but
+        for two rows of a source that does not repeat events."""
+        for key, ids in self.blocks.items():
+            by_source = defaultdict(list)
+            for record_id in sorted(ids):
+                by_source[self._source(record_id)].append(record_id)
+            groups = sorted(by_source.items())
+            for index, (source, members) in enumerate(groups):
+                found = combinations(members, 2) if source in self.repeating_sources else ()
+                found = chain(found, *(product(members, others) for _, others in groups[index + 1:]))
+                for left, right in found:
+                    if min(self.keys[left] & self.keys[right]) == key:
+                        yield min(left, right), max(left, right)
 
     def pairs(self) -> list[tuple[str, str]]:
         """Every pair of ids that share a blocking key, sorted, but for two rows of a source that
         does not repeat events."""
-        blocks = defaultdict(set)
-        for record in self.records.values():
-            for key in self._blocking_keys(record):
-                blocks[(record["table"], *key)].add(record["id"])
-        for document, ids in self.shared.items():
-            blocks[("*", "document", document)] |= ids
-        found = set()
-        for ids in blocks.values():
-            if len(ids) > MAX_BLOCK:
-                continue
-            by_source = defaultdict(list)
-            for record_id in sorted(ids):
-                by_source[self.records[record_id]["source"]].append(record_id)
-            groups = sorted(by_source.items())
-            for index, (source, members) in enumerate(groups):
-                if source in self.repeating_sources:
-                    found.update(combinations(members, 2))
-                for _, others in groups[index + 1:]:
-                    found.update((min(pair), max(pair)) for pair in product(members, others))
-        return sorted(found)
-
-    @staticmethod
-    def _blocking_keys(record: dict):
-        if record.get("country") and record.get("date"):
-            yield "when", record["country"], record["date"][:4]
-        for field_name in ORGANISATION_FIELDS:
-            name = main_name(record.get(field_name))
-            if name:
-                yield "organisation", organisation_id(name)
-        names = [w for w in similarity.words(record.get("person")) if w not in similarity.NAME_SUFFIXES]
-        if names:
-            yield "person", names[-1]
+        return sorted(self._pairs())
 
     def score(self, left_id: str, right_id: str) -> Match | None:
         """The match of two rows, or None when a rule refuses the pair outright."""
@@ -200,5 +235,5 @@ class Matcher:
 
     def matches(self) -> list[Match]:
         """Every scored pair at REVIEW or above, best first (ties by ids)."""
-        found = [m for m in (self.score(*pair) for pair in self.pairs()) if m and m.score >= REVIEW]
+        found = [m for m in (self.score(*pair) for pair in self._pairs()) if m and m.score >= REVIEW]
         return sorted(found, key=lambda m: (-m.score, m.left, m.right))

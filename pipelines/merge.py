@@ -98,24 +98,44 @@ def duplicate_aliases(record: dict, survivor: dict) -> list[dict]:
             for native in record.get("merged_ids") or ()]
 
 
-def merge(records: list[dict], clusters, ages: Ages) -> tuple[list[dict], list[dict], dict]:
-    """The merged records, sorted by id; the aliases of every id retired on the way; and the
-    records merged into each survivor (itself first, then by age)."""
-    by_id = {r["id"]: r for r in records}
-    merged, aliases, merged_into = [], [], {}
-    for group in clusters.groups():
-        members = sorted((by_id[i] for i in group), key=ages.key)
+class Merger:
+    """Merges each group of clusters under its oldest id, and says why each other id retired."""
+
+    def __init__(self, clusters, ages: Ages):
+        self.ages = ages
+        self.first_join = {}
+        for join in clusters.joins:
+            self.first_join.setdefault(join[0], join)
+            self.first_join.setdefault(join[1], join)
+
+    def group(self, records: list[dict]) -> tuple[dict, list[dict], list[dict]]:
+        """The merged record of one group's records, the aliases retired on the way, and the
+        records, survivor first, then by age."""
+        members = sorted(records, key=self.ages.key)
         survivor = members[0]
-        merged_into[survivor["id"]] = members
-        merged.append(combine(members, survivor) if len(members) > 1 else dict(survivor, merged_ids=[]))
-        for member in members:
-            aliases += duplicate_aliases(member, survivor)
+        by_id = {r["id"]: r for r in members}
+        merged = combine(members, survivor) if len(members) > 1 else dict(survivor, merged_ids=[])
+        aliases = [alias for member in members for alias in duplicate_aliases(member, survivor)]
         for member in members[1:]:
-            left, right, how, when = next(j for j in clusters.joins if member["id"] in j[:2])
+            left, right, how, when = self.first_join[member["id"]]
             other = right if left == member["id"] else left
-            since = when or max(ages.published(member), ages.published(by_id[other]))
+            since = when or max(self.ages.published(member), self.ages.published(by_id[other]))
             aliases.append({"alias": member["id"], "id": survivor["id"],
                             "survivor_table": survivor["table"],
                             "reason": f"same event as {survivor['id']}: matched {other}, {how}",
                             "since": since})
+        return merged, aliases, members
+
+
+def merge(records: list[dict], clusters, ages: Ages) -> tuple[list[dict], list[dict], dict]:
+    """The merged records, sorted by id; the aliases of every id retired on the way; and the
+    records merged into each survivor (itself first, then by age)."""
+    by_id = {r["id"]: r for r in records}
+    merger = Merger(clusters, ages)
+    merged, aliases, merged_into = [], [], {}
+    for group in clusters.groups():
+        record, retired, members = merger.group([by_id[i] for i in group])
+        merged.append(record)
+        aliases += retired
+        merged_into[record["id"]] = members
     return sorted(merged, key=lambda r: r["id"]), sorted(aliases, key=lambda a: a["alias"]), merged_into

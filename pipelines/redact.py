@@ -13,7 +13,7 @@ scraped spellings go too ("Randal Quran Reid", "Randall Reid"). Then:
   words of three letters or more of a redacted `person` ("Reid") are replaced too, so that a surname
   alone finds nothing.
 
-The build redacts rows before it writes them and indexes full text after, then checks the finished
+The build redacts the rows it wrote before it indexes them and their full text, then checks the finished
 file's bytes for every value, and for every word of a redacted name that no published text holds
 (a token left in a search index, a stale page), so no copy survives anywhere in the SQLite file.
 Ids stay as they are: no id holds a person's name (README, "Identifiers"), and the build fails if
@@ -127,6 +127,23 @@ class Redactor:
             return
         for table, rows in tables.items():
             self.scrub_rows(table, rows)
+
+    def apply_to_database(self, conn: sqlite3.Connection, tables) -> None:
+        """Redact every row of these tables of an open database, rewriting the rows that change."""
+        if not self.values:
+            return
+        for table in tables:
+            cursor = conn.execute(f"select rowid, * from [{table}]")
+            names = [d[0] for d in cursor.description][1:]
+            changed = []
+            while batch := cursor.fetchmany(1000):
+                rows = [dict(zip(names, row[1:], strict=True)) for row in batch]
+                before = [dict(row) for row in rows]
+                self.scrub_rows(table, rows)
+                changed += [(*row.values(), old[0]) for old, row, was in zip(batch, rows, before, strict=True)
+                            if row != was]
+            assignments = ", ".join(f"[{n}] = ?" for n in names)
+            conn.executemany(f"update [{table}] set {assignments} where rowid = ?", changed)
 
     def scrub_rows(self, table: str, rows: list[dict]) -> None:
         if not self.values:

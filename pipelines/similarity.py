@@ -7,6 +7,7 @@ similarity is rapidfuzz's normalised Indel ratio.
 """
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -23,9 +24,10 @@ GENERIC_ORGANISATION_WORDS = frozenset({
 })
 
 
-def words(text: str | None) -> list[str]:
+@lru_cache(maxsize=1 << 18)
+def words(text: str | None) -> tuple[str, ...]:
     folded = slug(text) if text else ""
-    return folded.split("-") if folded else []
+    return tuple(folded.split("-")) if folded else ()
 
 
 def person(a: str | None, b: str | None) -> float | None:

@@ -80,22 +80,20 @@ class SearchIndex:
 
 
 def apply_rows(conn, table: str, rows) -> dict[str, int]:
-    """Make `table` hold exactly `rows` (dicts), writing only the rows that differ; return counts.
+    """Make `table` (which has a primary key) hold exactly `rows` (tuples in the table's column
+    order, sorted by its primary key), writing only the rows that differ; return counts.
 
-    The new rows, sorted by primary key, are walked beside the table read in key order; what
-    differs is collected first and written after, so that memory grows with the changes, not
-    with the table."""
+    The new rows are walked beside the table read in key order; what differs is collected first and
+    written after, so that memory grows with the changes, not with the table."""
     columns = columns_of(conn, table)
     key = primary_key(conn, table)
-    if key == ["rowid"]:
-        return _replace_all(conn, table, columns, rows)
     positions = [columns.index(k) for k in key]
     names = ", ".join(f"[{c}]" for c in columns)
-    new = sorted(_tuples(table, columns, rows), key=lambda values: [values[p] for p in positions])
-    old = conn.execute(f"select rowid, {names} from [{table}] order by {', '.join(f'[{k}]' for k in key)}")
+    order = ", ".join(f"[{k}]" for k in key)
+    old = conn.execute(f"select rowid, {names} from main.[{table}] order by {order}")
     inserts, updates, deletes = [], [], []
     current = next(old, None)
-    for values in new:
+    for values in map(tuple, rows):
         wanted = [values[p] for p in positions]
         while current is not None and [current[1 + p] for p in positions] < wanted:
             deletes.append((current[0], current[1:]))
@@ -112,19 +110,13 @@ def apply_rows(conn, table: str, rows) -> dict[str, int]:
     index = SearchIndex(conn, table, columns)
     for rowid, values in deletes:
         index.delete(rowid, values)
-        conn.execute(f"delete from [{table}] where rowid = ?", (rowid,))
+        conn.execute(f"delete from main.[{table}] where rowid = ?", (rowid,))
     assignments = ", ".join(f"[{c}] = ?" for c in columns)
     for rowid, before, values in updates:
         index.delete(rowid, before)
-        conn.execute(f"update [{table}] set {assignments} where rowid = ?", (*values, rowid))
+        conn.execute(f"update main.[{table}] set {assignments} where rowid = ?", (*values, rowid))
         index.insert(rowid, values)
-    insert = f"insert into [{table}] ({names}) values ({', '.join('?' for _ in columns)})"
+    insert = f"insert into main.[{table}] ({names}) values ({', '.join('?' for _ in columns)})"
     for values in inserts:
         index.insert(conn.execute(insert, values).lastrowid, values)
     return {"inserted": len(inserts), "updated": len(updates), "deleted": len(deletes)}
-
-
-def _replace_all(conn, table: str, columns: list[str], rows) -> dict[str, int]:
-    """A table without a primary key (a log) is rewritten whole, in the given order."""
-    deleted = conn.execute(f"delete from [{table}]").rowcount
-    return {"inserted": insert_rows(conn, table, rows), "updated": 0, "deleted": deleted}

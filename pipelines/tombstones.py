@@ -12,7 +12,6 @@ documents and organisations no other row names get tombstones of their own.
 from pathlib import Path
 
 from pipelines.ledgers import read_ledger
-from pipelines.merge import duplicate_aliases
 from pipelines.organisations import named_organisations, organisation_id
 from pipelines.vocab import ID_PREFIXES
 
@@ -28,28 +27,11 @@ def read_tombstones(path: Path | None) -> list[dict]:
     return read_ledger(path, FIELDS, TombstoneError)
 
 
-def withdraw(records: list[dict], tombstones: list[dict], registered: dict[str, str]):
-    """Leave the withdrawn rows out; return the records kept, the `tombstones` rows, aliases from
-    the withdrawn events' declared duplicates to their tombstones, and the withdrawn records.
-
-    `registered` maps published ids to the table they were published in (data/published_ids.txt),
-    which names the table of a row that no source gives any more.
-    """
-    withdrawn = {t["id"]: t for t in tombstones}
-    tables = {r["id"]: r["table"] for r in records}
-    tables.update({d["id"]: "documents" for r in records for d in r["documents"]})
-    kept, aliases, gone = [], [], []
-    for record in records:
-        if record["id"] in withdrawn:
-            aliases += duplicate_aliases(record, record)
-            gone.append(record)
-            continue
-        documents = [d for d in record["documents"] if d["id"] not in withdrawn]
-        if record["documents"] and not documents:
-            raise TombstoneError(f"withdrawing {', '.join(d['id'] for d in record['documents'])} "
-                                 f"leaves {record['id']} without a document: withdraw it too, or "
-                                 "cite another document")
-        kept.append(dict(record, documents=documents))
+def tombstone_rows(tombstones: list[dict], tables: dict[str, str], registered: dict[str, str]) -> list[dict]:
+    """The `tombstones` rows, sorted by id. `tables` maps the id of each withdrawn record, and of
+    each withdrawn document a record cites, to its table; `registered` maps published ids to the
+    table they were published in (data/published_ids.txt), which names the table of a row that no
+    source gives any more."""
     rows = []
     for entry in tombstones:
         table = (tables.get(entry["id"]) or registered.get(entry["id"])
@@ -59,7 +41,7 @@ def withdraw(records: list[dict], tombstones: list[dict], registered: dict[str, 
                                  "which table it was in")
         rows.append({"id": entry["id"], "withdrawn_from": table, "reason": entry["reason"].strip(),
                      "date": entry["date"]})
-    return kept, sorted(rows, key=lambda r: r["id"]), aliases, gone
+    return sorted(rows, key=lambda r: r["id"])
 
 
 def orphans(gone: list[dict], tombstones: list[dict], present: set[str]) -> list[dict]:

@@ -1,0 +1,70 @@
+"""Every event record in id order, read as a stream: the snapshots merged with the curated rows.
+
+Each snapshot (data/items/<source>.jsonl) is sorted by id, and so are the curated rows; merging the
+sorted streams gives every record once, in id order, without holding them, so a million records
+need no more memory than a thousand. Each record comes with where it was read (a snapshot and the
+line's byte offset, or its place among the curated rows), so that the few records read again later
+(the rows of one event, merged) are fetched without reading everything again. An id given by two
+records stops the build.
+"""
+
+import heapq
+from operator import itemgetter
+from pathlib import Path
+
+import orjson
+
+from pipelines.curated import load_curated
+from pipelines.organisations import canonicalise
+
+CURATED = -1
+
+
+class DuplicateIds(ValueError):
+    """Two records with one id."""
+
+
+class Records:
+    """The records of the snapshots under items_dir and of the curated files under curated_dir."""
+
+    def __init__(self, items_dir: Path, curated_dir: Path):
+        self.paths = [p for p in sorted(Path(items_dir).glob("*.jsonl"))
+                      if not p.name.endswith(".rejected.jsonl")]
+        self.curated = sorted(load_curated(curated_dir), key=itemgetter("id"))
+        self._handles = {}
+
+    def __iter__(self):
+        """(record, where) in id order; each record a new dict, its organisation names canonical
+        (a name added to data/curated/organisations.yml applies to snapshots scraped before)."""
+        streams = [self._snapshot(number, path) for number, path in enumerate(self.paths)]
+        streams.append((r["id"], (CURATED, n), r) for n, r in enumerate(self.curated))
+        previous = None
+        for record_id, where, record in heapq.merge(*streams, key=itemgetter(0)):
+            if record_id == previous:
+                raise DuplicateIds(f"id {record_id} is used by more than one record")
+            previous = record_id
+            yield canonicalise(dict(record)), where
+
+    @staticmethod
+    def _snapshot(number: int, path: Path):
+        offset = 0
+        with path.open("rb") as handle:
+            for line in handle:
+                if line.strip():
+                    record = orjson.loads(line)
+                    yield record["id"], (number, offset), record
+                offset += len(line)
+
+    def fetch(self, where: tuple[int, int]) -> dict:
+        """The record read at `where`, read again, its organisation names canonical."""
+        number, offset = where
+        if number == CURATED:
+            return canonicalise(dict(self.curated[offset]))
+        handle = self._handles.get(number) or self._handles.setdefault(number, self.paths[number].open("rb"))
+        handle.seek(offset)
+        return canonicalise(orjson.loads(handle.readline()))
+
+    def close(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
