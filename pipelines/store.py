@@ -13,7 +13,6 @@ marks one as gone. `commit` also says what changed, record by record, with a fie
 import json
 import os
 import pickle
-import re
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
@@ -22,15 +21,18 @@ from pathlib import Path
 from pipelines.identify import short_hash
 
 BOOKKEEPING = ("first_seen", "last_seen", "listed")
+BOOKKEEPING_KEYS = frozenset(BOOKKEEPING)
 BATCH = 1000
 # In a line written by `dumps`, the top-level id is the last "id" key (only documents, which sort
 # before it, hold others), and each bookkeeping key appears once. A line where the counts say
 # otherwise is read with json.loads instead.
-LINE_KEYS = re.compile(r'"(first_seen|last_seen)":("(?:[^"\\]|\\.)*"|null)|"listed":(true|false)')
+UNREAD = object()
+LITERALS = (("null", None), ("true", True), ("false", False))
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def dumps(record: dict) -> str:
-    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(record)
 
 
 def read_snapshot(path: Path) -> dict[str, dict]:
@@ -67,15 +69,24 @@ def diff(before: dict, after: dict) -> dict:
 
 def line_bookkeeping(line: str) -> tuple[str, str | None, str | None, bool]:
     """(id, first_seen, last_seen, listed) of a snapshot line, without parsing all of it."""
-    found = {m.group(1) or "listed": m.group(2) or m.group(3) for m in LINE_KEYS.finditer(line)}
     at = line.rfind('"id":"')
-    if (at < 0 or len(found) != 3 or len(LINE_KEYS.findall(line)) != 3
-            or line.count('"id":') != 1 + line.count('"canonical_url":')):
-        record = json.loads(line)
-        return record["id"], record.get("first_seen"), record.get("last_seen"), record.get("listed", True)
-    record_id, _ = json.decoder.scanstring(line, at + 6)
-    return (record_id, json.loads(found["first_seen"]), json.loads(found["last_seen"]),
-            found["listed"] == "true")
+    if at >= 0 and line.count('"id":') == 1 + line.count('"canonical_url":'):
+        found = [_value_once(line, key) for key in ('"first_seen":', '"last_seen":', '"listed":')]
+        if UNREAD not in found and isinstance(found[2], bool):
+            return json.decoder.scanstring(line, at + 6)[0], *found
+    record = json.loads(line)
+    return record["id"], record.get("first_seen"), record.get("last_seen"), record.get("listed", True)
+
+
+def _value_once(line: str, key: str):
+    """The text, null or boolean that a key appearing once in the line holds; UNREAD otherwise."""
+    at = line.find(key)
+    if at < 0 or line.find(key, at + 1) >= 0:
+        return UNREAD
+    start = at + len(key)
+    if line.startswith('"', start):
+        return json.decoder.scanstring(line, start + 1)[0]
+    return next((value for text, value in LITERALS if line.startswith(text, start)), UNREAD)
 
 
 def _staging(directory: str) -> sqlite3.Connection:
@@ -190,6 +201,7 @@ class Snapshot:
         self.records = StagedRecords(self._conn, "run")
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "restored": 0, "duplicate": 0,
                        "renamed": 0}
+        self._pending = 0
 
     def _load_previous(self) -> None:
         self._had_previous = self.path.exists()
@@ -207,13 +219,15 @@ class Snapshot:
 
     def add(self, record: dict) -> str:
         """Add one identified record; return how it compares with what is already known."""
-        record = _content(record)
+        if not BOOKKEEPING_KEYS.isdisjoint(record):
+            record = _content(record)
+        self._begin()
         line, change = self._line(record)
         existing = self._conn.execute("select line from run where id = ?", (record["id"],)).fetchone()
         if existing is not None:
             if existing[0] == line or _content(json.loads(existing[0])) == record:
                 return self._count("duplicate")
-            record["id"] = f"{record['id']}-{short_hash(dumps(record), 6)}"
+            record = {**record, "id": f"{record['id']}-{short_hash(dumps(record), 6)}"}
             if record["id"] in self.records:
                 return self._count("duplicate")
             self._count("renamed")
@@ -221,6 +235,15 @@ class Snapshot:
         self._conn.execute("insert into run values (?, ?, ?, ?)",
                            (record["id"], line, change, record.get("table")))
         return self._count({None: "unchanged", "added": "new"}.get(change, change))
+
+    def _begin(self) -> None:
+        """Stage adds a batch to a transaction: a transaction per statement costs more than the work."""
+        self._pending += 1
+        if self._pending > BATCH:
+            self._conn.execute("commit")
+            self._pending = 1
+        if not self._conn.in_transaction:
+            self._conn.execute("begin")
 
     def _line(self, record: dict) -> tuple[str, str | None]:
         """The record's snapshot line, and its change: added, changed, restored or None."""
@@ -245,6 +268,8 @@ class Snapshot:
 
     def commit(self, run_ok: bool, reason: str = "the run did not finish cleanly") -> CommitResult:
         """Write the merged snapshot, unless the run failed (then `reason` says why)."""
+        if self._conn.in_transaction:
+            self._conn.execute("commit")
         counts = dict(self.counts, items=len(self.records), gone=0)
         try:
             if not run_ok:
