@@ -147,15 +147,25 @@ class RunRecords:
                                  "records (url text, method text, body text, rank integer, record blob)")
         self._count = 0
         self._pending: list[tuple] = []
+        self._last: tuple | None = None
+        self._in_order = True  # every position so far at or after the one before: no sort needed
 
     def append(self, position: tuple, record: dict) -> None:
+        if self._in_order and self._last is not None:
+            try:
+                self._in_order = not position < self._last
+            except TypeError:
+                self._in_order = False
+        self._last = position
         self._pending.append((*position, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)))
         self._count += 1
         if len(self._pending) >= BATCH:
             self._flush()
 
     def _flush(self) -> None:
+        self._conn.execute("begin")
         self._conn.executemany("insert into records values (?, ?, ?, ?, ?)", self._pending)
+        self._conn.execute("commit")
         self._pending = []
 
     def __len__(self) -> int:
@@ -164,8 +174,9 @@ class RunRecords:
     def __iter__(self):
         """(position, record) pairs in position order (in arrival order where positions tie)."""
         self._flush()
+        order = "rowid" if self._in_order else "url, method, body, rank, rowid"
         for *position, record in self._conn.execute("select url, method, body, rank, record from records "
-                                                    "order by url, method, body, rank, rowid"):
+                                                    f"order by {order}"):
             yield tuple(position), pickle.loads(record)
 
 

@@ -8,7 +8,7 @@ from pipelines.dates import UnparseableDate, earliest, parse_date
 from pipelines.identify import canonical_url, document_id, event_id, identify, slug
 from pipelines.normalise import normalise
 from pipelines.places import UnknownPlace, country_code, find_country, locate, region
-from pipelines.store import Snapshot, read_snapshot
+from pipelines.store import RunRecords, Snapshot, dumps, line_bookkeeping, read_snapshot
 from pipelines.validate import InvalidRecord, validate
 
 
@@ -225,3 +225,37 @@ def test_same_items_give_the_same_bytes(tmp_path):
             snapshot.add(_identified(source_id=str(n)))
         snapshot.commit(run_ok=True)
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+def test_a_run_of_more_than_a_batch_keeps_duplicates_apart(tmp_path):
+    snapshot = Snapshot(tmp_path / "example.jsonl", "2026-01-01")
+    outcomes = [snapshot.add(_identified(source_id=str(n % 1200))) for n in range(2500)]
+    assert outcomes.count("new") == 1200 and outcomes.count("duplicate") == 1300
+    assert snapshot.commit(run_ok=True).counts["items"] == 1200
+
+
+@pytest.mark.parametrize("record", [
+    {"id": "a", "first_seen": "2026-01-01", "last_seen": "2026-01-02", "listed": True},
+    {"id": "b\"c", "first_seen": None, "last_seen": "2026-01-02", "listed": False,
+     "documents": [{"canonical_url": "https://example.org/", "id": "doc-1"}]},
+    {"id": "c", "first_seen": "2026-01-01", "last_seen": "2026-01-02", "listed": True,
+     "summary": 'says "first_seen":"1999-01-01" and "listed":false'},
+    {"id": "d", "notes": {"first_seen": "1999-01-01"}, "first_seen": "2026-01-01", "last_seen": None,
+     "listed": True},
+    {"id": "e", "first_seen": "2026-01-01", "last_seen": "2026-01-02", "listed": 1},
+    {"id": "f", "documents": [{"id": "doc-2"}], "first_seen": "2026-01-01", "last_seen": "2026-01-02"},
+])
+def test_a_lines_bookkeeping_is_what_parsing_it_gives(record):
+    line = dumps(record)
+    parsed = json.loads(line)
+    assert line_bookkeeping(line) == (parsed["id"], parsed.get("first_seen"), parsed.get("last_seen"),
+                                      parsed.get("listed", True))
+
+
+@pytest.mark.parametrize("ranks", [(0, 1, 1, 2, 3), (3, 1, 2, 0, 1)])
+def test_run_records_come_back_in_position_order_ties_in_arrival_order(ranks):
+    records = RunRecords()
+    for arrival, rank in enumerate(ranks):
+        records.append(("https://example.org/", "GET", "", rank), {"arrival": arrival})
+    back = [(position[3], record["arrival"]) for position, record in records]
+    assert back == sorted((rank, arrival) for arrival, rank in enumerate(ranks))
