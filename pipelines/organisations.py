@@ -77,7 +77,8 @@ def canonicalise(record: dict) -> dict:
     return record
 
 
-def names_in(text: str | None) -> list[str]:
+@lru_cache(maxsize=65536)
+def names_in(text: str | None) -> tuple[str, ...]:
     """The canonical names of the organisations a field names, in its order."""
     text = text or ""
     while PARENTHESIS.search(text):
@@ -87,7 +88,7 @@ def names_in(text: str | None) -> list[str]:
         name = part.strip(" ,.")
         if name and (number == 0 or not name[0].islower()):
             names.append(canonical_name(name))
-    return list(dict.fromkeys(names))
+    return tuple(dict.fromkeys(names))
 
 
 @lru_cache(maxsize=65536)

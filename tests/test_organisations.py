@@ -73,7 +73,7 @@ def test_every_other_spelling_is_an_alias_of_the_real_id():
     (None, []),
 ])
 def test_the_organisations_a_field_names(text, names):
-    assert names_in(text) == names
+    assert list(names_in(text)) == names
 
 
 @pytest.mark.parametrize("name, role, kind", [
