@@ -14,8 +14,10 @@ Usage: python -m pipelines.build [--db data/evidence.db] [--register] [--increme
 import argparse
 import logging
 import os
+import resource
 import shutil
 import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,6 +93,19 @@ def redactor_for(redactions_file: Path | None, resolver, events, aliases: list[d
     return Redactor(redactions, records, members, by_alias, strict=strict)
 
 
+class Steps:
+    """Logs how long each step of the build took and the peak memory so far."""
+
+    def __init__(self):
+        self.started = time.perf_counter()
+
+    def done(self, step: str) -> None:
+        now = time.perf_counter()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        logger.info("build: %s in %.1f s (peak memory %d MB)", step, now - self.started, peak)
+        self.started = now
+
+
 def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = DATA / "curated",
           sources_file: Path = DATA / "sources.yml", aliases_file: Path = DATA / "aliases.csv",
           built_at: str | None = None, decisions_file: Path | None = DATA / "decisions.csv",
@@ -120,8 +135,11 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     for path in (temporary, rows_file, index_file):
         path.unlink(missing_ok=True)
     reuse = incremental and reusable(db_path)
+    steps = Steps()
     try:
-        staged = sqlite_utils.Database(rows_file if reuse else temporary)
+        # Rows are written on a thread of their own (pipelines/writer.py).
+        staged = sqlite_utils.Database(sqlite3.connect(rows_file if reuse else temporary,
+                                                       check_same_thread=False))
         # A new file, swapped in only once it is complete and synced to disk: no journal, and no
         # sync per insert batch (they cost more than the whole build).
         staged.execute("PRAGMA journal_mode = OFF")
@@ -139,6 +157,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
             generated = events.aliases + events.organisation_aliases.rows(published_days, built[:10])
             aliases = resolve(generated, read_aliases(aliases_file), present,
                               {t["id"]: t["withdrawn_from"] for t in tombstones})
+            steps.done("rows of every event, merged")
             redactor = redactor_for(redactions_file, resolver, events, aliases, present, strict=register)
             resolver.close()
             insert_rows(staged.conn, "tombstones", tombstones)
@@ -150,6 +169,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
                 staged.execute("PRAGMA secure_delete = ON")
                 redactor.apply_to_database(staged.conn, STORED_TABLES)
         staged.close()
+        steps.done("aliases, tombstones, candidates, sources, redactions")
         # A redacted value could stay behind in the old file's full-text segments: redactions
         # always get a whole new file.
         if reuse and redactor.values:
@@ -164,8 +184,10 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
             with db.conn:
                 changed = update_from(db, rows_file, STORED_TABLES)
             logger.info("incremental build on %s: %s", db_path, changed)
+            steps.done("rows that differ written into a copy of the last database")
         load_operations(db, Path(items_dir).parent)
         create_indexes(db)
+        steps.done("run log and indexes")
         create_views(db)
         db["build"].insert({"key": "built_at", "value": built}, pk="key")
         claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
@@ -174,10 +196,12 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         broken = db.conn.execute("PRAGMA foreign_key_check").fetchall()
         if broken:
             raise ValueError(f"foreign keys that point nowhere: {broken[:10]}")
+        steps.done("views, claims and the foreign key check")
         if reuse:
             refill_search_indexes(db, kept=STORED_TABLES)
         else:
             create_search_indexes(db)
+        steps.done("full-text indexes")
         now = published_now(db.conn)
         if register:
             check(registered, now)
@@ -186,6 +210,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         with temporary.open("rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, db_path)
+        steps.done("checked, synced to disk and swapped in")
         if register:
             write_registry(published_file, registered_with(registered, now, built[:10]))
     finally:

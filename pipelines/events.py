@@ -10,6 +10,7 @@ of each cluster read again and merged under its oldest id (pipelines/merge.py), 
 taking the place of theirs. Memory grows with the rows that may match, not with all rows.
 """
 
+import logging
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,11 +26,13 @@ from pipelines.merge import Ages, Merger, combine, duplicate_aliases
 from pipelines.rows import RowWriter
 from pipelines.stream import Records
 from pipelines.tombstones import TombstoneError, read_tombstones, tombstone_rows
+from pipelines.writer import Writer
 
 # The fields matching compares (pipelines/matching.py), kept for each record.
 MATCHED = ("id", "table", "source", "country", "region_code", "date", "date_precision", "person",
            "agency", "operator", "target", "jurisdiction", "kind", "vendors", "place")
 SEPARATOR = "\x1f"
+logger = logging.getLogger(__name__)
 INDEX_SCHEMA = """
     pragma journal_mode = off; pragma synchronous = off;
     create table kept (id text primary key, tbl text, source text, number integer, offset integer);
@@ -95,8 +98,9 @@ class Resolver:
         self.registered = registered
         self.tombstones = tombstones
         self.withdrawn_ids = {t["id"] for t in tombstones}
-        self.index = sqlite3.connect(index_path, isolation_level=None)
+        self.index = sqlite3.connect(index_path, isolation_level=None, check_same_thread=False)
         self.index.executescript(INDEX_SCHEMA)
+        self.index_writer = Writer(self.index)
         self.kept = KeptRecords(self.index)
 
     def read(self) -> Events:
@@ -129,8 +133,9 @@ class Resolver:
             if len(batch["kept"]) >= 5000:
                 self._write(batch)
         self._write(batch)
+        self.index_writer.wait()
         self.index.execute("commit")
-        self.writer.flush()
+        self.writer.finish()
         events.tombstones = tombstone_rows(self.tombstones, tables, self.registered)
         self.declared = declared
         return events
@@ -139,7 +144,7 @@ class Resolver:
         for table, rows in batch.items():
             if rows:
                 marks = ", ".join("?" * len(rows[0]))
-                self.index.executemany(f"insert into {table} values ({marks})", rows)
+                self.index_writer.executemany(f"insert into {table} values ({marks})", list(rows))
                 rows.clear()
 
     def shared_documents(self) -> dict[str, set[str]]:
@@ -179,6 +184,8 @@ class Resolver:
         blocks = self.blocks(shared)
         candidates = self.matchable(set().union(*blocks.values()) if blocks else set())
         matches = Matcher(candidates, self.repeating, shared=shared, blocks=blocks).matches()
+        logger.info("matching: %d blocks that can give a pair, %d rows in them, %d matches", len(blocks),
+                    len(candidates), len(matches))
         declared = {a["alias"]: i for i, aliases in self.declared.items() for a in aliases}
         clusters, events.candidates = cluster(self.kept, matches, read_decisions(decisions_file),
                                               self.repeating, declared)
@@ -191,7 +198,8 @@ class Resolver:
             events.groups[merged["id"]] = [m["id"] for m in members]
             for member in members:
                 self.declared.pop(member["id"], None)
-        self.writer.flush()
+        self.writer.finish()
+        logger.info("merging: %d groups of rows made one", len(events.groups))
         events.aliases += [a for aliases in self.declared.values() for a in aliases]
         events.aliases.sort(key=lambda a: a["alias"])
         return events
@@ -205,6 +213,8 @@ class Resolver:
         return combine(members, members[0]), members
 
     def close(self) -> None:
+        self.writer.close()
+        self.index_writer.close()
         self.index.close()
         self.records.close()
 

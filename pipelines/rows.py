@@ -4,27 +4,35 @@ An event record gives its row in its table, a citation of each document it cites
 organisation it names, and the organisations and documents themselves. Many records cite one
 document and name one organisation: each is one row, the first record naming an organisation
 gives its name and kind, and each column of a document takes the first value any record citing
-it gives (records in id order; a merged record after the records merged into it), with the earliest
-first_seen and latest last_seen of those records. Rows are written in batches, in the caller's transaction; `remove` takes back the rows
-of records that were merged into another (the merged record is added in their place).
+it gives (records in id order; a merged record after the records merged into it), with the
+earliest first_seen and latest last_seen of those records. Rows are written in batches, in the
+caller's transaction, on a thread of their own while the next records are read
+(pipelines/writer.py); `remove` takes back the rows of records that were merged into another (the
+merged record is added in their place).
 """
 
 from pipelines.organisations import named_organisations, organisation_id, organisation_kind, registry
 from pipelines.schema import COLUMNS
 from pipelines.tables import stored
 from pipelines.vocab import EVENT_TABLES
+from pipelines.writer import Writer
 
 BATCH = 5_000
 DOCUMENT_COLUMNS = COLUMNS["documents"]
 SEEN = ("first_seen", "last_seen")
-# A document's first value of each column stays; first_seen and last_seen widen.
-_KEEP = ", ".join(f"[{c}] = coalesce([{c}], excluded.[{c}])" for c in DOCUMENT_COLUMNS
-                  if c not in ("id", "source", *SEEN))
-UPSERT_DOCUMENT = (
-    f"insert into documents ({', '.join(f'[{c}]' for c in DOCUMENT_COLUMNS)}) "
-    f"values ({', '.join('?' for _ in DOCUMENT_COLUMNS)}) on conflict(id) do update set {_KEEP}, "
-    "first_seen = coalesce(min(first_seen, excluded.first_seen), first_seen, excluded.first_seen), "
-    "last_seen = coalesce(max(last_seen, excluded.last_seen), last_seen, excluded.last_seen)")
+SOURCE_AT, FIRST_SEEN_AT, LAST_SEEN_AT = (DOCUMENT_COLUMNS.index(c) for c in ("source", *SEEN))
+# A document's first value of each column stays; first_seen and last_seen widen. A mention that
+# changes nothing (most of them) leaves the row as it is.
+_FIRST = [c for c in DOCUMENT_COLUMNS if c not in ("id", "source", *SEEN)]
+_WIDEN = (("first_seen", "min", "<"), ("last_seen", "max", ">"))
+_SET = ([f"[{c}] = coalesce([{c}], excluded.[{c}])" for c in _FIRST]
+        + [f"{c} = coalesce({pick}({c}, excluded.{c}), {c}, excluded.{c})" for c, pick, _ in _WIDEN])
+_CHANGES = ([f"([{c}] is null and excluded.[{c}] is not null)" for c in _FIRST]
+            + [f"coalesce(excluded.{c} {than} {c}, {c} is null and excluded.{c} is not null)"
+               for c, _, than in _WIDEN])
+UPSERT_DOCUMENT = (f"insert into documents ({', '.join(f'[{c}]' for c in DOCUMENT_COLUMNS)}) "
+                   f"values ({', '.join('?' for _ in DOCUMENT_COLUMNS)}) on conflict(id) do update "
+                   f"set {', '.join(_SET)} where {' or '.join(_CHANGES)}")
 
 
 def event_row(record: dict) -> tuple:
@@ -34,7 +42,7 @@ def event_row(record: dict) -> tuple:
         row["vendor"] = "; ".join(record.get("vendors") or []) or None
     row["listed"] = int(record.get("listed", True))
     row["year"] = int(record["date"][:4]) if record.get("date") else None
-    return tuple(stored(row[c]) for c in COLUMNS[record["table"]])
+    return tuple(map(stored, row.values()))
 
 
 def _insert(table: str, verb: str = "insert") -> str:
@@ -44,15 +52,17 @@ def _insert(table: str, verb: str = "insert") -> str:
 
 
 def _seen(document: dict, record: dict, column: str, pick):
-    values = [v for v in (document.get(column), record.get(column)) if v]
-    return pick(values) if values else None
+    mine, theirs = document.get(column), record.get(column)
+    return pick(mine, theirs) if mine and theirs else mine or theirs or None
 
 
 class RowWriter:
     """Writes records' rows into an open database whose tables exist (pipelines/schema.py)."""
 
     def __init__(self, conn):
+        """`conn` must be usable from another thread: the rows are written on one (pipelines/writer.py)."""
         self.conn = conn
+        self.writer = Writer(conn)
         self.pending: dict[str, list[tuple]] = {}
         self.sql = {table: _insert(table) for table in EVENT_TABLES}
         self.sql.update(citations=_insert("citations", "insert or ignore"),
@@ -91,15 +101,15 @@ class RowWriter:
 
     @staticmethod
     def _document(document: dict, record: dict) -> tuple:
-        values = {c: document.get(c) for c in DOCUMENT_COLUMNS}
-        values["source"] = document.get("source") or record["source"]
-        values["first_seen"] = _seen(document, record, "first_seen", min)
-        values["last_seen"] = _seen(document, record, "last_seen", max)
-        return tuple(stored(values[c]) for c in DOCUMENT_COLUMNS)
+        values = [stored(document.get(c)) for c in DOCUMENT_COLUMNS]
+        values[SOURCE_AT] = document.get("source") or record["source"]
+        values[FIRST_SEEN_AT] = _seen(document, record, "first_seen", min)
+        values[LAST_SEEN_AT] = _seen(document, record, "last_seen", max)
+        return tuple(values)
 
     def remove(self, records: list[dict]) -> None:
         """Take back the rows of these records (not their documents and organisations)."""
-        self.flush()
+        self.finish()
         for record in records:
             key = (record["id"],)
             self.conn.execute(f"delete from [{record['table']}] where id = ?", key)
@@ -110,5 +120,14 @@ class RowWriter:
         for table in ("organisations", "documents", *EVENT_TABLES, "citations", "event_organisations"):
             rows = self.pending.pop(table, None)
             if rows:
-                self.conn.executemany(self.sql[table], rows)
+                self.writer.executemany(self.sql[table], rows)
         self.queued = 0
+
+    def finish(self) -> None:
+        """Write every row queued; the connection is the caller's again."""
+        self.flush()
+        self.writer.wait()
+
+    def close(self) -> None:
+        self.finish()
+        self.writer.close()

@@ -25,8 +25,13 @@ def primary_key(conn, table: str) -> list[str]:
     return [name for _, name in keyed] or ["rowid"]
 
 
+PLAIN = frozenset({str, int, float, type(None)})
+
+
 def stored(value):
     """A value as sqlite-utils would store it."""
+    if value.__class__ in PLAIN:
+        return value
     if isinstance(value, dict | list | tuple):
         return json.dumps(value, default=repr, ensure_ascii=False)
     if isinstance(value, datetime.date | datetime.time):

@@ -65,5 +65,6 @@ def test_same_database_tells_a_changed_row(tmp_path):
     shutil.copy(first, second)
     assert same_database(first, second)
     with sqlite3.connect(second) as conn:
-        conn.execute("update legal_actions set title = 'Synthetic change' where rowid = 1")
+        conn.execute("update legal_actions set title = 'Synthetic change' "
+                     "where rowid = (select min(rowid) from legal_actions)")
     assert not same_database(first, second)
