@@ -3,7 +3,7 @@
 Sources say "12/27/2012", "2016", "2017/2018", "October 16th, 2019" or "March, 2018". The result
 keeps only what the source knows: "2012-12-27" (day), "2018-03" (month), "2016" (year), or the
 ISO 8601 interval "2017/2018" (range). Common shapes take a fast path; anything else goes to
-dateparser once per distinct text (cached), because dateparser costs milliseconds a call.
+dateparser once per distinct text (cached, a failure too), because dateparser costs milliseconds a call.
 """
 
 import re
@@ -37,12 +37,28 @@ def _iso(year: int, month: int | None = None, day: int | None = None) -> tuple[s
     return date(year, month, day).isoformat(), "day"
 
 
-@lru_cache(maxsize=65536)
 def parse_date(text: str | None) -> tuple[str, str] | None:
     """Return (iso_text, precision) for a source's date text, None for empty text.
 
     Raises UnparseableDate when the text is not empty but holds no date.
     """
+    parsed, error = _parsed(text)
+    if error:
+        raise UnparseableDate(error)
+    return parsed
+
+
+@lru_cache(maxsize=65536)
+def _parsed(text: str | None) -> tuple[tuple[str, str] | None, str | None]:
+    """(parse_date's answer, None), or (None, why the text holds no date): a text that holds none
+    is as common as one that does, and costs dateparser milliseconds every time it is asked."""
+    try:
+        return _parse(text), None
+    except UnparseableDate as error:
+        return None, str(error)
+
+
+def _parse(text: str | None) -> tuple[str, str] | None:
     if text is None:
         return None
     text = text.strip().rstrip(".")

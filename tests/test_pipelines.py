@@ -46,8 +46,9 @@ def test_dates_keep_their_precision(text, expected):
 
 @pytest.mark.parametrize("text", ["see link", "n/a", "13/45/2019", "2/30/2020", "0999"])
 def test_text_that_is_no_date_is_refused(text):
-    with pytest.raises(UnparseableDate):
-        parse_date(text)
+    for _ in range(2):  # the second answer comes from the cache
+        with pytest.raises(UnparseableDate, match="0999|see link|n/a|13/45|2/30"):
+            parse_date(text)
 
 
 def test_earliest_skips_non_dates():
