@@ -16,6 +16,7 @@ import sqlite_utils
 from pipelines.captures import read_state
 from pipelines.runlog import read_changes, read_runs
 from pipelines.schema import COLUMNS
+from pipelines.tables import insert_rows
 
 
 def _json(value):
@@ -26,10 +27,9 @@ def run_rows(runs_dir: Path) -> list[dict]:
     return [{column: _json(run.get(column)) for column in COLUMNS["runs"]} for run in read_runs(runs_dir)]
 
 
-def change_rows(runs_dir: Path) -> list[dict]:
-    return sorted(({"run": c["run"], "record_id": c["id"], "event_table": c.get("table"),
-                    "change": c["change"], "diff": _json(c.get("diff"))} for c in read_changes(runs_dir)),
-                  key=lambda c: (c["run"], c["record_id"]))
+def change_rows(runs_dir: Path):
+    return ({"run": c["run"], "record_id": c["id"], "event_table": c.get("table"), "change": c["change"],
+             "diff": _json(c.get("diff"))} for c in read_changes(runs_dir))
 
 
 def capture_rows(state: dict[str, dict], documents: set[str]) -> list[dict]:
@@ -50,8 +50,9 @@ def mark_documents(db: sqlite_utils.Database, state: dict[str, dict]) -> None:
 def load_operations(db: sqlite_utils.Database, data_dir: Path) -> None:
     runs_dir = Path(data_dir) / "runs"
     db["runs"].insert_all(run_rows(runs_dir), columns=None)
-    db["changes"].insert_all(change_rows(runs_dir), columns=None)
+    with db.conn:
+        insert_rows(db.conn, "changes", change_rows(runs_dir))
     state = read_state(Path(data_dir) / "documents.jsonl")
-    documents = {row[0] for row in db.execute("select id from documents")}
+    documents = {i for i in state if db.execute("select 1 from documents where id = ?", [i]).fetchone()}
     db["captures"].insert_all(capture_rows(state, documents), columns=None)
     mark_documents(db, {k: v for k, v in state.items() if k in documents})

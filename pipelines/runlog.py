@@ -41,9 +41,11 @@ def read_runs(runs_dir: Path, spider: str | None = None) -> list[dict]:
     return sorted((run for path in paths for run in _read_lines(path)), key=lambda r: r["started"])
 
 
-def read_changes(runs_dir: Path) -> list[dict]:
-    return [change for path in sorted(Path(runs_dir).glob(f"*{CHANGES_SUFFIX}"))
-            for change in _read_lines(path)]
+def read_changes(runs_dir: Path):
+    """Every change every run recorded, one at a time (a night of a million rows has as many)."""
+    for path in sorted(Path(runs_dir).glob(f"*{CHANGES_SUFFIX}")):
+        with path.open(encoding="utf-8") as handle:
+            yield from (json.loads(line) for line in handle if line.strip())
 
 
 def last_good_run(runs: list[dict], mode: str | None = "full") -> dict | None:

@@ -38,7 +38,7 @@ def test_a_good_run_is_logged_with_its_changes(tmp_path):
     assert (run["items"], run["new"], run["changed"], run["gone"], run["dropped"]) == (15, 15, 0, 0, 0)
     assert run["finish_reason"] == "finished" and run["error"] is None
     assert run["run"].startswith("atlas-") and run["started"] <= run["finished"]
-    changes = read_changes(items / "runs")
+    changes = list(read_changes(items / "runs"))
     assert len(changes) == 15 and {c["change"] for c in changes} == {"added"}
     assert changes[0] == {"run": run["run"], "id": "dep-atlas-aos0137", "table": "deployments",
                           "change": "added", "diff": None}
