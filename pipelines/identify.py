@@ -21,6 +21,8 @@ TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|r
 @lru_cache(maxsize=65536)  # the same names are slugged for every row that names them
 def slug(text: str) -> str:
     """Lowercase ASCII words joined by hyphens: "Sheriff's Office, Lyon" → "sheriffs-office-lyon"."""
+    if text.isascii() and text.isalnum():  # most native ids ("AOS0137"): one word already
+        return text.lower()
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     folded = folded.replace("'", "").replace("’", "")
     return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
