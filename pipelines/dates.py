@@ -42,14 +42,14 @@ def parse_date(text: str | None) -> tuple[str, str] | None:
 
     Raises UnparseableDate when the text is not empty but holds no date.
     """
-    parsed, error = _parsed(text)
-    if error:
-        raise UnparseableDate(error)
+    parsed, reason = parse_date_or_reason(text)
+    if reason:
+        raise UnparseableDate(reason)
     return parsed
 
 
 @lru_cache(maxsize=65536)
-def _parsed(text: str | None) -> tuple[tuple[str, str] | None, str | None]:
+def parse_date_or_reason(text: str | None) -> tuple[tuple[str, str] | None, str | None]:
     """(parse_date's answer, None), or (None, why the text holds no date): a text that holds none
     is as common as one that does, and costs dateparser milliseconds every time it is asked."""
     try:

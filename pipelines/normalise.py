@@ -5,7 +5,7 @@ from the record and reported as a problem; the evidence itself is kept. An unkno
 the exception: without it a record cannot be placed at all, so it is refused.
 """
 
-from pipelines.dates import UnparseableDate, parse_date
+from pipelines.dates import parse_date_or_reason
 from pipelines.organisations import canonicalise
 from pipelines.places import UnknownPlace, country_code, locate, region
 from pipelines.validate import InvalidRecord
@@ -24,11 +24,9 @@ def _tidy(value):
 
 def _date(record: dict, field: str, problems: list[str]) -> None:
     raw = record.get(field)
-    try:
-        parsed = parse_date(None if raw is None else str(raw))
-    except UnparseableDate as error:
-        problems.append(f"unparseable_date: {field} {error}")
-        parsed = None
+    parsed, reason = parse_date_or_reason(None if raw is None else str(raw))
+    if reason:
+        problems.append(f"unparseable_date: {field} {reason}")
     record[field] = parsed[0] if parsed else None
     record[f"{field}_precision"] = parsed[1] if parsed else None
 
@@ -64,8 +62,8 @@ def _documents(record: dict, problems: list[str]) -> None:
             problems.append(f"bad_document_url: {document['url']!r} is not an http(s) URL")
             continue
         kept.append(document)
-        for field in ("title", "publisher"):
-            document[field] = _tidy(document.get(field))
+        document["title"] = _tidy(document.get("title"))
+        document["publisher"] = _tidy(document.get("publisher"))
         document.setdefault("role", "coverage")
         _date(document, "published", problems)
     record["documents"] = kept
@@ -75,8 +73,8 @@ def normalise(record: dict) -> tuple[dict, list[str]]:
     """Return the normalised record and the problems met (each 'reason: detail')."""
     problems: list[str] = []
     for field in TEXT_FIELDS:
-        if field in record:
-            record[field] = _tidy(record[field])
+        if isinstance(value := record.get(field), str):
+            record[field] = " ".join(value.split()) or None
     canonicalise(record)
     _date(record, "date", problems)
     if "end_date" in record:
