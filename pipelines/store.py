@@ -11,12 +11,15 @@ marks one as gone. `commit` also says what changed, record by record, with a fie
 """
 
 import json
+import math
 import os
 import pickle
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import orjson
 
 from pipelines.identify import short_hash
 
@@ -29,10 +32,35 @@ BATCH = 1000
 UNREAD = object()
 LITERALS = (("null", None), ("true", True), ("false", False))
 _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+ORJSON_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+                  | orjson.OPT_PASSTHROUGH_DATETIME)
+LEAF_TYPES = frozenset({str, int, bool, type(None)})
+PLAIN_TYPES = LEAF_TYPES | {float, dict, list}
 
 
 def dumps(record: dict) -> str:
+    """One line of JSON, keys sorted, no spaces, text as it is (json.dumps's bytes). orjson writes
+    it four times as fast where it writes those bytes (`_plain`); it refuses what it cannot."""
+    if _plain(record):
+        try:
+            return orjson.dumps(record, option=ORJSON_OPTIONS).decode()
+        except TypeError:  # a lone surrogate, an integer past 64 bits, a key that is not text
+            pass
     return _ENCODER.encode(record)
+
+
+def _plain(value) -> bool:
+    """Whether a dict or list holds only dicts, lists, text, integers, booleans, None and floats
+    that orjson writes as json.dumps does: neither NaN nor infinite, and none under 1e-4 (0.00001
+    from orjson is 1e-05 from json.dumps)."""
+    values = value.values() if type(value) is dict else value
+    kinds = set(map(type, values))
+    if kinds <= LEAF_TYPES:
+        return True
+    if not kinds <= PLAIN_TYPES:
+        return False
+    return all(_plain(v) if type(v) is not float else v == 0 or 1e-4 <= abs(v) < math.inf
+               for v in values if type(v) not in LEAF_TYPES)
 
 
 def read_snapshot(path: Path) -> dict[str, dict]:

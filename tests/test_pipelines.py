@@ -260,3 +260,12 @@ def test_run_records_come_back_in_position_order_ties_in_arrival_order(ranks):
         records.append(("https://example.org/", "GET", "", rank), {"arrival": arrival})
     back = [(position[3], record["arrival"]) for position, record in records]
     assert back == sorted((rank, arrival) for arrival, rank in enumerate(ranks))
+
+
+@pytest.mark.parametrize("value", [
+    {"b": 1, "a": {"d": [1, {"z": None, "y": True}], "c": "é\n\u2028\x00\x7f 😀"}},
+    {"lat": 38.96061, "lon": -0.00001, "amount": 1e16, "tiny": [2.5e-07], "zero": -0.0},
+    {"a": float("nan")}, {"a": float("inf")}, {"a": (1, "x")}, {"a": 2 ** 70}, {"a": "\ud800"}, {1: "x"},
+])
+def test_snapshot_lines_are_what_json_dumps_writes(value):
+    assert dumps(value) == json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
