@@ -1,5 +1,6 @@
 """Pipelines on good and bad input: dates, places, validation, normalisation, ids, snapshots."""
 
+import datetime
 import json
 
 import pytest
@@ -251,6 +252,15 @@ def test_a_lines_bookkeeping_is_what_parsing_it_gives(record):
     parsed = json.loads(line)
     assert line_bookkeeping(line) == (parsed["id"], parsed.get("first_seen"), parsed.get("last_seen"),
                                       parsed.get("listed", True))
+
+
+def test_run_records_come_back_as_they_were_appended():
+    records = RunRecords()  # a date is a type marshal cannot keep: its record is pickled instead
+    appended = [{"a": (1, 2.5), "b": [None, True], "c": {"d": "é"}}, {"when": datetime.date(2026, 1, 1)}]
+    for rank, record in enumerate(appended):
+        records.append(("https://example.org/", "GET", "", rank), record)
+    back = [record for _, record in records]
+    assert back == appended and type(back[0]["a"]) is tuple and type(back[1]["when"]) is datetime.date
 
 
 @pytest.mark.parametrize("ranks", [(0, 1, 1, 2, 3), (3, 1, 2, 0, 1)])
