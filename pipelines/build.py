@@ -130,9 +130,12 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     built = built_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     registered = read_registry(published_file)
     published_days = {i: day for i, (_, day) in registered.items()}
-    temporary, rows_file, index_file = (db_path.with_name(f"{db_path.name}.{os.getpid()}.{suffix}")
-                                        for suffix in ("tmp", "rows", "index"))
-    for path in (temporary, rows_file, index_file):
+    # Files beside the database, this build's own: the new database, the rows of an incremental
+    # build, what matching needs (pipelines/events.py), documents and organisations (pipelines/rows.py).
+    files = [db_path.with_name(f"{db_path.name}.{os.getpid()}.{suffix}")
+             for suffix in ("tmp", "rows", "index", "staging")]
+    temporary, rows_file, index_file, staging_file = files
+    for path in files:
         path.unlink(missing_ok=True)
     reuse = incremental and reusable(db_path)
     steps = Steps()
@@ -144,13 +147,14 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         # sync per insert batch (they cost more than the whole build).
         staged.execute("PRAGMA journal_mode = OFF")
         staged.execute("PRAGMA synchronous = OFF")
-        staged.execute("PRAGMA cache_size = -262144")
+        staged.execute("PRAGMA cache_size = -131072")  # 128 MiB
+        staged.execute("PRAGMA threads = 2")  # sorts for indexes on helper threads
         create_tables(staged)
         with staged.conn:  # one transaction
+            writer = RowWriter(staged.conn, staging_file)
             events, resolver = resolve_events(
-                Records(items_dir, curated_dir), RowWriter(staged.conn), index_file, sources_file,
-                decisions_file, tombstones_file, Ages(published_days, built[:10]),
-                {i: table for i, (table, _) in registered.items()})
+                Records(items_dir, curated_dir), writer, index_file, sources_file, decisions_file,
+                tombstones_file, Ages(published_days, built[:10]), {i: t for i, (t, _) in registered.items()})
             present = RowIds(staged.conn)
             tombstones = sorted(events.tombstones + orphans(events.withdrawn, events.tombstones, present),
                                 key=lambda t: t["id"])
@@ -180,6 +184,8 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         db = sqlite_utils.Database(temporary)
         db.execute("PRAGMA journal_mode = OFF")
         db.execute("PRAGMA synchronous = OFF")
+        db.execute("PRAGMA cache_size = -131072")
+        db.execute("PRAGMA threads = 2")
         if reuse:
             with db.conn:
                 changed = update_from(db, rows_file, STORED_TABLES)
@@ -214,7 +220,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         if register:
             write_registry(published_file, registered_with(registered, now, built[:10]))
     finally:
-        for path in (temporary, rows_file, index_file):
+        for path in files:
             path.unlink(missing_ok=True)
     with sqlite3.connect(db_path) as conn:
         return {t: conn.execute(f"select count(*) from [{t}]").fetchone()[0]

@@ -3,11 +3,12 @@
 The records are read once, in id order (pipelines/stream.py). Withdrawn rows are left out
 (pipelines/tombstones.py); every other record is written as its own row at once
 (pipelines/rows.py), and what matching needs is kept on disk beside the database: each record's
-table, source and where it was read, its blocking keys, the documents it cites and the fields
-matching compares. Then only the rows that share a useful block are matched
-(pipelines/matching.py), clustered with people's decisions (pipelines/clusters.py), and the rows
-of each cluster read again and merged under its oldest id (pipelines/merge.py), the merged row
-taking the place of theirs. Memory grows with the rows that may match, not with all rows.
+table, source and where it was read, its blocking keys and the fields matching compares (the
+documents it cites are in the citations just written). Then only the rows that share a useful
+block are matched (pipelines/matching.py), clustered with people's decisions
+(pipelines/clusters.py), and the rows of each cluster read again and merged under its oldest id
+(pipelines/merge.py), the merged row taking the place of theirs. Memory grows with the rows that
+may match, not with all rows.
 """
 
 import logging
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+import sqlite_utils
 import yaml
 
 from pipelines.aliases import OrganisationAliases
@@ -35,10 +37,9 @@ SEPARATOR = "\x1f"
 logger = logging.getLogger(__name__)
 INDEX_SCHEMA = """
     pragma journal_mode = off; pragma synchronous = off;
-    create table kept (id text primary key, tbl text, source text, number integer, offset integer);
+    create table kept (id text primary key, tbl text, source text, number integer, offset integer,
+                       fields blob);
     create table keys (block text, id text, source text);
-    create table cites (document text, id text);
-    create table matched (id text primary key, fields blob);
 """
 
 
@@ -108,7 +109,7 @@ class Resolver:
         events = Events([], [], [], [])
         declared: dict[str, list[dict]] = {}
         tables: dict[str, str] = {}
-        batch = {"kept": [], "keys": [], "cites": [], "matched": []}
+        batch = {"kept": [], "keys": []}
         self.index.execute("begin")
         for record, where in self.records:
             record_id = record["id"]
@@ -125,11 +126,10 @@ class Resolver:
                 declared[record_id] = duplicate_aliases(record, record)
             events.organisation_aliases.add(record)
             self.writer.add(dict(record, merged_ids=[]))
-            batch["kept"].append((record_id, record["table"], record["source"], *where))
+            batch["kept"].append((record_id, record["table"], record["source"], *where,
+                                  orjson.dumps({f: record.get(f) for f in MATCHED})))
             batch["keys"] += [(SEPARATOR.join(key), record_id, record["source"])
                               for key in block_keys(record)]
-            batch["cites"] += [(d["id"], record_id) for d in record["documents"]]
-            batch["matched"].append((record_id, orjson.dumps({f: record.get(f) for f in MATCHED})))
             if len(batch["kept"]) >= 5000:
                 self._write(batch)
         self._write(batch)
@@ -148,9 +148,12 @@ class Resolver:
                 rows.clear()
 
     def shared_documents(self) -> dict[str, set[str]]:
-        """Each document only two kept rows cite → their ids."""
-        found = self.index.execute(f"select document, group_concat(id, '{SEPARATOR}') from cites "
-                                   "group by document having count(*) = 2")
+        """Each document only two kept rows cite → their ids (from the citations written so far, one
+        for each record and document: no row is merged yet)."""
+        conn = self.writer.conn
+        sqlite_utils.Database(conn)["citations"].create_index(["document_id"], if_not_exists=True)
+        found = conn.execute(f"select document_id, group_concat(event_id, '{SEPARATOR}') from citations "
+                             "group by document_id having count(*) = 2")
         return {document: set(ids.split(SEPARATOR)) for document, ids in found}
 
     def blocks(self, shared: dict[str, set[str]]) -> dict[tuple, set[str]]:
@@ -168,7 +171,7 @@ class Resolver:
     def matchable(self, ids: set[str]) -> list[dict]:
         self.index.execute("create temp table wanted (id text primary key)")
         self.index.executemany("insert into wanted values (?)", ((i,) for i in ids))
-        found = self.index.execute("select fields from matched join wanted using (id) order by id")
+        found = self.index.execute("select fields from kept join wanted using (id) order by id")
         records = [orjson.loads(fields) for (fields,) in found]
         self.index.execute("drop table wanted")
         return records
@@ -200,6 +203,7 @@ class Resolver:
                 self.declared.pop(member["id"], None)
         self.writer.finish()
         logger.info("merging: %d groups of rows made one", len(events.groups))
+        self.writer.complete()
         events.aliases += [a for aliases in self.declared.values() for a in aliases]
         events.aliases.sort(key=lambda a: a["alias"])
         return events

@@ -11,6 +11,9 @@ caller's transaction, on a thread of their own while the next records are read
 merged record is added in their place).
 """
 
+import sqlite3
+from pathlib import Path
+
 from pipelines.organisations import named_organisations, organisation_id, organisation_kind, registry
 from pipelines.schema import COLUMNS
 from pipelines.tables import stored
@@ -18,6 +21,7 @@ from pipelines.vocab import EVENT_TABLES
 from pipelines.writer import Writer
 
 BATCH = 5_000
+STAGED = ("documents", "organisations")
 DOCUMENT_COLUMNS = COLUMNS["documents"]
 SEEN = ("first_seen", "last_seen")
 SOURCE_AT, FIRST_SEEN_AT, LAST_SEEN_AT = (DOCUMENT_COLUMNS.index(c) for c in ("source", *SEEN))
@@ -56,24 +60,39 @@ def _seen(document: dict, record: dict, column: str, pick):
     return pick(mine, theirs) if mine and theirs else mine or theirs or None
 
 
+def _staging(path: Path) -> sqlite3.Connection:
+    """A file of its own for documents and organisations while records come: each row found by its
+    id (a table without rowid is one tree), and copied in id order once all are known."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.executescript("pragma journal_mode = off; pragma synchronous = off; pragma cache_size = -65536;")
+    for table in STAGED:
+        others = ", ".join(f"[{c}]" for c in COLUMNS[table][1:])
+        conn.execute(f"create table [{table}] ([id] text primary key, {others}) without rowid")
+    conn.execute("begin")
+    return conn
+
+
 class RowWriter:
     """Writes records' rows into an open database whose tables exist (pipelines/schema.py)."""
 
-    def __init__(self, conn):
-        """`conn` must be usable from another thread: the rows are written on one (pipelines/writer.py)."""
+    def __init__(self, conn: sqlite3.Connection, staging_path: Path):
+        """`conn` must be usable from another thread: the rows are written on one (pipelines/writer.py).
+        Documents and organisations are gathered in a file at staging_path until `complete`."""
         self.conn = conn
         self.writer = Writer(conn)
+        self.staging_path = staging_path
+        self.staging = _staging(staging_path)
+        self.staging_writer = Writer(self.staging)
         self.pending: dict[str, list[tuple]] = {}
         self.sql = {table: _insert(table) for table in EVENT_TABLES}
         self.sql.update(citations=_insert("citations", "insert or ignore"),
                         event_organisations=_insert("event_organisations", "insert or ignore"),
-                        organisations=_insert("organisations", "insert or ignore"),
-                        documents=UPSERT_DOCUMENT)
-        self.organisations: set[str] = set()
-        self._queue("organisations", [
-            (organisation_id(o["name"]), o["name"], o.get("kind"), o.get("country"), o.get("website"),
-             stored(sorted(o.get("aliases", []))))
-            for o in sorted(registry(), key=lambda o: organisation_id(o["name"]))])
+                        organisations=_insert("organisations"), documents=UPSERT_DOCUMENT)
+        registered = {organisation_id(o["name"]): (o["name"], o.get("kind"), o.get("country"),
+                                                   o.get("website"), stored(sorted(o.get("aliases", []))))
+                      for o in registry()}
+        self._queue("organisations", [(org_id, *row) for org_id, row in registered.items()])
+        self.organisations = set(registered)
         self.queued = 0
 
     def _queue(self, table: str, rows: list[tuple]) -> None:
@@ -101,7 +120,8 @@ class RowWriter:
 
     @staticmethod
     def _document(document: dict, record: dict) -> tuple:
-        values = [stored(document.get(c)) for c in DOCUMENT_COLUMNS]
+        get = document.get
+        values = [get(c) for c in DOCUMENT_COLUMNS]
         values[SOURCE_AT] = document.get("source") or record["source"]
         values[FIRST_SEEN_AT] = _seen(document, record, "first_seen", min)
         values[LAST_SEEN_AT] = _seen(document, record, "last_seen", max)
@@ -117,17 +137,30 @@ class RowWriter:
             self.conn.execute("delete from event_organisations where event_id = ?", key)
 
     def flush(self) -> None:
-        for table in ("organisations", "documents", *EVENT_TABLES, "citations", "event_organisations"):
+        for table in (*STAGED, *EVENT_TABLES, "citations", "event_organisations"):
             rows = self.pending.pop(table, None)
             if rows:
-                self.writer.executemany(self.sql[table], rows)
+                (self.staging_writer if table in STAGED else self.writer).executemany(self.sql[table], rows)
         self.queued = 0
 
     def finish(self) -> None:
         """Write every row queued; the connection is the caller's again."""
         self.flush()
         self.writer.wait()
+        self.staging_writer.wait()
+
+    def complete(self) -> None:
+        """Write every row queued, and the documents and organisations into the database, in id order."""
+        self.finish()
+        self.staging_writer.close()
+        self.staging.execute("commit")
+        self.staging.close()
+        self.conn.commit()  # a database is attached outside a transaction
+        self.conn.execute("attach database ? as staged", (str(self.staging_path),))
+        for table in STAGED:
+            self.conn.execute(f"insert into main.[{table}] select * from staged.[{table}] order by id")
+        self.conn.commit()
+        self.conn.execute("detach database staged")
 
     def close(self) -> None:
-        self.finish()
         self.writer.close()
