@@ -53,7 +53,7 @@ MAX_ROWS = 200_000
 MAX_ROWS_PER_ENTRY = 2_000
 MAX_PAGE_BYTES = 2 << 20
 MAX_PAGES_BYTES = 128 << 20
-MAX_MATCHED_ROWIDS = 16_000_000  # FTS matches kept, in all
+MAX_MATCHED_ROWIDS = 4_000_000  # FTS matches kept, in all (8 bytes each)
 VOLATILE = re.compile(r"\b(random|randomblob|changes|total_changes|last_insert_rowid)\s*\(|"
                       r"'now'|\bcurrent_(time|date|timestamp)\b", re.IGNORECASE)
 warming = ContextVar("warming", default=False)
@@ -252,8 +252,14 @@ async def load_search_indexes(datasette, state: State) -> None:
             if len(keys) > 1:
                 continue
             arguments = (table, fts, keys[0] if keys else None, columns)
-            state.indexes[(name, table)] = await database.execute_fn(
-                lambda conn, arguments=arguments: SearchIndex.load(conn, *arguments))
+            try:
+                index = await database.execute_fn(
+                    lambda conn, arguments=arguments: SearchIndex.load(conn, *arguments))
+            except Exception as error:  # its searches are then left to SQLite, as without the index
+                state.failed.append(f"search index of {name}/{table}: {error!r}")
+                continue
+            if index is not None:
+                state.indexes[(name, table)] = index
     state.index_seconds = round(time.perf_counter() - started, 2)
 
 

@@ -32,6 +32,7 @@ FACET = re.compile(rf"\s*select (?P<column>{NAME}) as value, count\(\*\) as coun
                    r"where (?P=column) is not null\s*group by (?P=column) "
                    r"order by count desc, value limit (?P<limit>\d+)\s*", re.S)
 FILTER = re.compile(r'"((?:[^"]|"")+)" = :(p\d+) and ')
+SPARSE_ROWIDS = 4  # not copied: a table whose largest rowid is over this many times its rows + 1e6
 
 
 def unquoted(name: str) -> str:
@@ -133,15 +134,19 @@ class SearchIndex:
         self.table, self.fts, self.key, self.rank, self.columns = table, fts, key, rank, columns
 
     @classmethod
-    def load(cls, conn, table: str, fts: str, key: str | None, columns: list[str]) -> "SearchIndex":
-        """Copy `columns` of `table` (key: its single primary key column, None when it has none)."""
+    def load(cls, conn, table: str, fts: str, key: str | None, columns: list[str]) -> "SearchIndex | None":
+        """Copy `columns` of `table` (key: its single primary key column, None when it has none);
+        None when its rowids are too sparse for arrays indexed by rowid."""
         cursor = conn.cursor()
         cursor.row_factory = None
-        last = cursor.execute(f"select max(rowid) from {quoted(table)}").fetchone()[0] or 0
+        last, rows = cursor.execute(f"select max(rowid), count(*) from {quoted(table)}").fetchone()
+        last = last or 0
+        if last > SPARSE_ROWIDS * rows + 1_000_000:
+            return None
         order = quoted(key) if key else "rowid"
         ordered = np.fromiter((r[0] for r in cursor.execute(f"select rowid from {quoted(table)} "
                                                             f"order by {order}")), dtype=np.int64)
-        rank = np.full(last + 1, -1, dtype=np.int64)
+        rank = np.full(last + 1, -1, dtype=np.int32)
         rank[ordered] = np.arange(len(ordered))
         copies = {}
         for column in dict.fromkeys(columns):

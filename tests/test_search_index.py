@@ -104,3 +104,8 @@ def test_rows_read_by_name_and_position():
     assert (row["value"], row[1], row.keys(), dict(zip(row.keys(), row, strict=True))) == \
         ("a", 3, ["value", "count"], {"value": "a", "count": 3})
     assert row_class(("value", "count")) is type(row)
+
+
+def test_a_table_of_sparse_rowids_is_not_copied(conn):
+    conn.execute("insert into things (rowid, id) values (5000000, 'far')")
+    assert SearchIndex.load(conn, "things", "things_fts", "id", ["kind"]) is None
