@@ -276,8 +276,8 @@ class Snapshot:
             record = _content(record)
         self._begin()
         line, change = self._line(record)
-        existing = self._conn.execute("select line from run where id = ?", (record["id"],)).fetchone()
-        if existing is not None:
+        if not self._insert(record, line, change):
+            existing = self._conn.execute("select line from run where id = ?", (record["id"],)).fetchone()
             if existing[0] == line or _content(json.loads(existing[0])) == record:
                 return self._count("duplicate")
             record = {**record, "id": f"{record['id']}-{short_hash(dumps(record), 6)}"}
@@ -285,9 +285,13 @@ class Snapshot:
                 return self._count("duplicate")
             self._count("renamed")
             line, change = self._line(record)
-        self._conn.execute("insert into run values (?, ?, ?, ?)",
-                           (record["id"], line, change, record.get("table")))
+            self._insert(record, line, change)
         return self._count({None: "unchanged", "added": "new"}.get(change, change))
+
+    def _insert(self, record: dict, line: str, change: str | None) -> bool:
+        """Stage the record's line; False (and nothing staged) if a record with its id is staged."""
+        return self._conn.execute("insert into run values (?, ?, ?, ?) on conflict (id) do nothing",
+                                  (record["id"], line, change, record.get("table"))).rowcount == 1
 
     def _begin(self) -> None:
         """Stage adds a batch to a transaction: a transaction per statement costs more than the work."""
@@ -310,7 +314,8 @@ class Snapshot:
             return line, "added"
         if not before[3]:
             return line, "restored"
-        seen_now = before[0].replace(f'"last_seen":{json.dumps(before[2])}', f'"last_seen":"{self.run_date}"')
+        seen_now = before[0].replace(f'"last_seen":{_ENCODER.encode(before[2])}',
+                                     f'"last_seen":"{self.run_date}"')
         if seen_now == line or _content(json.loads(before[0])) == record:
             return line, None
         return line, "changed"
