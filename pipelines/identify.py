@@ -15,6 +15,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pipelines.vocab import ID_PREFIXES
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# A URL with nothing for urlsplit to split off or tidy: http(s), a lower-case ASCII host, no user,
+# query or fragment, no spaces or control characters.
+PLAIN_URL = re.compile(r"https?://([a-z0-9.:-]+)(/[^?#\x00-\x20]*)?")
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|ref|smid)$")
 
 
@@ -35,6 +38,8 @@ def short_hash(text: str, length: int = 12) -> str:
 @lru_cache(maxsize=65536)  # a page is cited by many rows; parsing a URL costs microseconds
 def canonical_url(url: str) -> str:
     """The URL two reports of one page share: lower-case host, no fragment, no tracking, no trailing slash."""
+    if (plain := PLAIN_URL.fullmatch(url.strip())) and (host := plain[1].removeprefix("www.")):
+        return f"https://{host}{(plain[2] or '').rstrip('/') or '/'}"  # urlsplit's parts, read off
     parts = urlsplit(url.strip())
     host = parts.netloc.lower().removeprefix("www.")
     query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)

@@ -138,6 +138,18 @@ def test_ids_are_stable_and_name_no_person():
     assert identified["documents"][0]["id"] == document_id("https://example.org/a")
 
 
+@pytest.mark.parametrize("url, canonical", [
+    ("http://www.example.org/a/", "https://example.org/a"),
+    ("https://example.org", "https://example.org/"),
+    ("https://example.org:8080/x//", "https://example.org:8080/x"),
+    ("http://www.//example.org", "https://example.org"),
+    ("https://example.org/é/ a", "https://example.org/é/ a"),
+    ("https://example.org/a?utm_source=x", "https://example.org/a"),
+])
+def test_canonical_urls_plain_or_not(url, canonical):
+    assert canonical_url(url) == canonical
+
+
 def _identified(**fields):
     return identify(normalise(record(**fields))[0])
 
