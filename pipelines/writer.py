@@ -10,7 +10,7 @@ import queue
 import sqlite3
 import threading
 
-QUEUED_BATCHES = 8
+QUEUED_BATCHES = 4
 
 
 class Writer:
