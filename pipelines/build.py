@@ -33,7 +33,14 @@ from pipelines.operations import load_operations
 from pipelines.published import check, published_now, read_registry, registered_with, write_registry
 from pipelines.redact import Redactor, read_redactions
 from pipelines.rows import RowWriter
-from pipelines.schema import COLUMNS, create_indexes, create_search_indexes, create_tables, create_views
+from pipelines.schema import (
+    COLUMNS,
+    count_evidence,
+    create_indexes,
+    create_search_indexes,
+    create_tables,
+    create_views,
+)
 from pipelines.stream import Records
 from pipelines.tables import insert_rows
 from pipelines.tombstones import orphans
@@ -195,6 +202,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         create_indexes(db)
         steps.done("run log and indexes")
         create_views(db)
+        count_evidence(db)
         db["build"].insert({"key": "built_at", "value": built}, pk="key")
         claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
         redactor.scrub_rows("claims", claims)

@@ -55,12 +55,14 @@ TYPES = {
     "changes": {"run": str, "record_id": str, "event_table": str, "change": str, "diff": str},
     "captures": {"document_id": str, "fetched": str, "http_status": int, "content_sha256": str,
                  "text_sha256": str, "content_type": str, "bytes": int, "warc": str, "record": str},
+    "evidence_counts": {"year": str, "kind": str, "country": str, "rows": int},
 }
 COLUMNS = {table: tuple(types) for table, types in TYPES.items()}
 PRIMARY_KEYS = {"citations": ("event_id", "document_id"), "runs": "run", "changes": ("run", "record_id"),
                 "captures": ("document_id", "fetched"),
                 "event_organisations": ("event_id", "organisation_id", "role"),
-                "id_aliases": "alias", "match_candidates": ("left_id", "right_id")}
+                "id_aliases": "alias", "match_candidates": ("left_id", "right_id"),
+                "evidence_counts": ("year", "kind", "country")}
 FOREIGN_KEYS = {"citations": [("document_id", "documents", "id")],
                 "changes": [("run", "runs", "run")],
                 "captures": [("document_id", "documents", "id")],
@@ -107,6 +109,13 @@ def create_search_indexes(db: sqlite_utils.Database) -> None:
     """Full-text indexes over the filled tables, without triggers: the build keeps them in step."""
     for table, columns in FTS_COLUMNS.items():
         db[table].enable_fts(columns, tokenize="porter", create_triggers=False)
+
+
+def count_evidence(db: sqlite_utils.Database) -> None:
+    """Fill evidence_counts (rows by year, kind and country): the database does not change once
+    built, so the counts a chart of a million rows needs are made once, here."""
+    db.execute("insert into evidence_counts select substr(date, 1, 4), kind, country, count(*) "
+               "from evidence group by 1, 2, 3 order by 1, 2, 3")
 
 
 def create_views(db: sqlite_utils.Database) -> None:
