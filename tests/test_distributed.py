@@ -83,7 +83,8 @@ def test_the_run_log_has_one_line_per_run_with_its_workers(both):
     runs = read_runs(both["distributed"] / "runs")
     assert [(r["spider"], r["workers"], r["mode"], r["snapshot"]) for r in runs] == [
         ("atlas", 2, "full", "replaced"), ("aiid", 2, "full", "replaced")]
-    assert all(r["started"] < r["finished"] and r["duration_s"] > 0 for r in runs)
+    # Times are to the second: a small run can start and finish within one.
+    assert all(r["started"] <= r["finished"] and r["duration_s"] >= 0 for r in runs)
 
 
 def test_a_failing_source_fails_the_shared_run_and_keeps_its_rows(both, redis_url, tmp_path):
