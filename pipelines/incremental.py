@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlite_utils
 
 from pipelines.schema import FTS_COLUMNS, create_indexes, create_search_indexes, create_tables, create_views
-from pipelines.tables import apply_rows, columns_of, primary_key
+from pipelines.tables import apply_rows
 
 SCHEMA_SQL = "select type, name, tbl_name, sql from sqlite_master where type in ('table', 'index')"
 
@@ -59,10 +59,7 @@ def update_from(db: sqlite_utils.Database, rows_file: Path, tables) -> dict[str,
     conn.execute("attach database ? as new", (str(rows_file),))
     changed = {}
     for table in tables:
-        names = ", ".join(f"[{c}]" for c in columns_of(conn, table))
-        key = ", ".join(f"[{k}]" for k in primary_key(conn, table))
-        new_rows = conn.execute(f"select {names} from new.[{table}] order by {key}")
-        changed[table] = apply_rows(conn, table, new_rows)
+        changed[table] = apply_rows(conn, table, "new")
     for (table,) in conn.execute("select name from main.sqlite_master where type = 'table'").fetchall():
         if table not in tables and not _is_search_table(table) and not table.startswith("sqlite_"):
             conn.execute(f"delete from main.[{table}]")

@@ -84,44 +84,55 @@ class SearchIndex:
             self.conn.execute(self.insert_sql, (rowid, *(values[i] for i in self.positions)))
 
 
-def apply_rows(conn, table: str, rows) -> dict[str, int]:
-    """Make `table` (which has a primary key) hold exactly `rows` (tuples in the table's column
-    order, sorted by its primary key), writing only the rows that differ; return counts.
+def apply_rows(conn, table: str, source: str) -> dict[str, int]:
+    """Make `table` of the main database (it has a primary key) hold exactly the rows of the same
+    table in the attached database `source`, writing only the rows that differ; return counts.
 
-    The new rows are walked beside the table read in key order; what differs is collected first and
-    written after, so that memory grows with the changes, not with the table."""
+    Both are walked side by side in key order; the rowids and keys of what differs are collected
+    first and the rows written after, so that memory grows with the changes, not with the table."""
     columns = columns_of(conn, table)
     key = primary_key(conn, table)
     positions = [columns.index(k) for k in key]
     names = ", ".join(f"[{c}]" for c in columns)
     order = ", ".join(f"[{k}]" for k in key)
     old = conn.execute(f"select rowid, {names} from main.[{table}] order by {order}")
+    new = conn.execute(f"select {names} from {source}.[{table}] order by {order}")
     inserts, updates, deletes = [], [], []
     current = next(old, None)
-    for values in map(tuple, rows):
+    for values in new:
         wanted = [values[p] for p in positions]
         while current is not None and [current[1 + p] for p in positions] < wanted:
-            deletes.append((current[0], current[1:]))
+            deletes.append(current[0])
             current = next(old, None)
         if current is not None and [current[1 + p] for p in positions] == wanted:
-            if tuple(current[1:]) != values:
-                updates.append((current[0], current[1:], values))
+            if current[1:] != values:
+                updates.append((current[0], wanted))
             current = next(old, None)
         else:
-            inserts.append(values)
+            inserts.append(wanted)
     while current is not None:
-        deletes.append((current[0], current[1:]))
+        deletes.append(current[0])
         current = next(old, None)
     index = SearchIndex(conn, table, columns)
-    for rowid, values in deletes:
-        index.delete(rowid, values)
-        conn.execute(f"delete from main.[{table}] where rowid = ?", (rowid,))
+    where_key = " and ".join(f"[{k}] = ?" for k in key)
     assignments = ", ".join(f"[{c}] = ?" for c in columns)
-    for rowid, before, values in updates:
-        index.delete(rowid, before)
+
+    def before(rowid: int) -> tuple:
+        return conn.execute(f"select {names} from main.[{table}] where rowid = ?", (rowid,)).fetchone()
+
+    def after(wanted: list) -> tuple:
+        return conn.execute(f"select {names} from {source}.[{table}] where {where_key}", wanted).fetchone()
+
+    for rowid in deletes:
+        index.delete(rowid, before(rowid))
+        conn.execute(f"delete from main.[{table}] where rowid = ?", (rowid,))
+    for rowid, wanted in updates:
+        index.delete(rowid, before(rowid))
+        values = after(wanted)
         conn.execute(f"update main.[{table}] set {assignments} where rowid = ?", (*values, rowid))
         index.insert(rowid, values)
     insert = f"insert into main.[{table}] ({names}) values ({', '.join('?' for _ in columns)})"
-    for values in inserts:
+    for wanted in inserts:
+        values = after(wanted)
         index.insert(conn.execute(insert, values).lastrowid, values)
     return {"inserted": len(inserts), "updated": len(updates), "deleted": len(deletes)}
