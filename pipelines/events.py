@@ -125,7 +125,7 @@ class Resolver:
             if record.get("merged_ids"):
                 declared[record_id] = duplicate_aliases(record, record)
             events.organisation_aliases.add(record)
-            self.writer.add(dict(record, merged_ids=[]))
+            self.writer.add(record)
             batch["kept"].append((record_id, record["table"], record["source"], *where,
                                   orjson.dumps({f: record.get(f) for f in MATCHED})))
             batch["keys"] += [(SEPARATOR.join(key), record_id, record["source"])
@@ -201,7 +201,6 @@ class Resolver:
             events.groups[merged["id"]] = [m["id"] for m in members]
             for member in members:
                 self.declared.pop(member["id"], None)
-        self.writer.finish()
         logger.info("merging: %d groups of rows made one", len(events.groups))
         self.writer.complete()
         events.aliases += [a for aliases in self.declared.values() for a in aliases]
