@@ -34,6 +34,9 @@ TABLE_OF_PREFIX = {prefix: table for table, prefix in ID_PREFIXES.items()}
 ID_LINK = re.compile(r"^(" + "|".join(TABLE_OF_PREFIX) + r")-[a-z0-9-]+$")
 ID_LIST_COLUMNS = {"evidence_ids", "ids"}
 VERDICTS = {"yes": "Supported", "partly": "Partly supported", "no": "Unsupported"}
+# A claim lists this many of its rows; the rest are one query away (a claim can be backed by
+# hundreds of thousands of rows, and the page must stay light).
+CLAIM_ROWS_LISTED = 100
 # Table filters that the new_evidence feed can express, by feed parameter.
 FEED_FILTERS = {"country": "country", "country__exact": "country", "region": "region",
                 "region__exact": "region", "source": "source", "source__exact": "source",
@@ -162,7 +165,10 @@ async def home_context(datasette) -> dict:
 async def claims_page(datasette, request):
     db = datasette.get_database(DATABASE)
     claims = [dict(r) for r in await db.execute("select * from claims order by letter, rowid")]
-    wanted = sorted({i for claim in claims for i in json.loads(claim["evidence_ids"] or "[]")})
+    for claim in claims:
+        ids = json.loads(claim["evidence_ids"] or "[]")
+        claim["listed"], claim["unlisted"] = ids[:CLAIM_ROWS_LISTED], len(ids[CLAIM_ROWS_LISTED:])
+    wanted = sorted({i for claim in claims for i in claim["listed"]})
     found = {}
     if wanted:
         marks = ", ".join("?" for _ in wanted)
@@ -174,8 +180,7 @@ async def claims_page(datasette, request):
     for claim in claims:
         if not letters or letters[-1]["name"] != claim["letter"]:
             letters.append({"name": claim["letter"], "letter": letter(claim["letter"]), "claims": []})
-        ids = json.loads(claim["evidence_ids"] or "[]")
-        claim["evidence"] = [found.get(i) or {"id": i, "title": i} for i in ids]
+        claim["evidence"] = [found.get(i) or {"id": i, "title": i} for i in claim["listed"]]
         claim["verdict"] = VERDICTS.get(claim["supported"], claim["supported"])
         letters[-1]["claims"].append(claim)
     html = await datasette.render_template(

@@ -8,6 +8,7 @@ import json
 import re
 import sqlite3
 import urllib.error
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ElementTree
 from html import unescape
@@ -126,6 +127,26 @@ def test_claims_page_shows_unsupported_claims(site, db):
         assert re.search(rf'<article class="claim claim-{supported}" id="{claim_id}">', html)
     assert html.count('class="verdict verdict-no">Unsupported</span>') == db.execute(
         "select count(*) from claims where supported = 'no'").fetchone()[0]
+
+
+def test_a_claim_backed_by_many_rows_lists_a_hundred_and_links_the_rest(demo_db, tmp_path):
+    """A claim can be backed by hundreds of thousands of rows: the page lists the first hundred
+    and links the query that selects them all."""
+    copy = tmp_path / "evidence.db"
+    copy.write_bytes(demo_db.read_bytes())
+    ids = [f"dep-example-{n:03d}" for n in range(150)]
+    with sqlite3.connect(copy) as conn:
+        claim_id, sql = conn.execute("select id, evidence_sql from claims order by id limit 1").fetchone()
+        conn.execute("update claims set evidence_ids = ?, evidence_count = 150 where id = ?",
+                     (json.dumps(ids), claim_id))
+    with datasette_server(copy) as base:
+        _, _, html = fetch(base, "/claims")
+    article = html.split(f'id="{claim_id}">', 1)[1].split("</article>", 1)[0]
+    listed = re.findall(r"dep-example-\d{3}", article)
+    assert sorted(set(listed)) == ids[:100]
+    more = re.search(r'And 50 more: <a href="/evidence\?sql=([^"]+)">the query that selects all 150</a>',
+                     article)
+    assert more and unescape(urllib.parse.unquote(more.group(1))) == sql
 
 
 @pytest.mark.parametrize(("path", "sql"), [
