@@ -162,15 +162,17 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
             events, resolver = resolve_events(
                 Records(items_dir, curated_dir), writer, index_file, sources_file, decisions_file,
                 tombstones_file, Ages(published_days, built[:10]), {i: t for i, (t, _) in registered.items()})
-            present = RowIds(staged.conn)
-            tombstones = sorted(events.tombstones + orphans(events.withdrawn, events.tombstones, present),
-                                key=lambda t: t["id"])
-            generated = events.aliases + events.organisation_aliases.rows(published_days, built[:10])
-            aliases = resolve(generated, read_aliases(aliases_file), present,
-                              {t["id"]: t["withdrawn_from"] for t in tombstones})
-            steps.done("rows of every event, merged")
-            redactor = redactor_for(redactions_file, resolver, events, aliases, present, strict=register)
-            resolver.close()
+            try:
+                present = RowIds(staged.conn)
+                tombstones = sorted(events.tombstones + orphans(events.withdrawn, events.tombstones,
+                                                                present), key=lambda t: t["id"])
+                generated = events.aliases + events.organisation_aliases.rows(published_days, built[:10])
+                aliases = resolve(generated, read_aliases(aliases_file), present,
+                                  {t["id"]: t["withdrawn_from"] for t in tombstones})
+                steps.done("rows of every event, merged")
+                redactor = redactor_for(redactions_file, resolver, events, aliases, present, strict=register)
+            finally:
+                resolver.close()
             insert_rows(staged.conn, "tombstones", tombstones)
             insert_rows(staged.conn, "id_aliases", aliases)
             insert_rows(staged.conn, "match_candidates", events.candidates)

@@ -229,5 +229,8 @@ def resolve_events(records: Records, writer: RowWriter, index_path: Path, source
     record again: a redaction needs the values it clears)."""
     resolver = Resolver(records, writer, index_path, repeating_sources(sources_file),
                         read_tombstones(tombstones_file), registered)
-    events = resolver.read()
-    return resolver.resolve(events, decisions_file, ages), resolver
+    try:
+        return resolver.resolve(resolver.read(), decisions_file, ages), resolver
+    except BaseException:
+        resolver.close()
+        raise

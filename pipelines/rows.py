@@ -164,3 +164,4 @@ class RowWriter:
 
     def close(self) -> None:
         self.writer.close()
+        self.staging_writer.close()

@@ -5,7 +5,7 @@ sorted streams gives every record once, in id order, without holding them, so a 
 need no more memory than a thousand. Each record comes with where it was read (a snapshot and the
 line's byte offset, or its place among the curated rows), so that the few records read again later
 (the rows of one event, merged) are fetched without reading everything again. An id given by two
-records stops the build.
+records, or a snapshot out of id order, stops the build.
 """
 
 import heapq
@@ -24,6 +24,10 @@ class DuplicateIds(ValueError):
     """Two records with one id."""
 
 
+class UnsortedSnapshot(ValueError):
+    """A snapshot whose lines are not in id order (pipelines/store.py writes them sorted)."""
+
+
 class Records:
     """The records of the snapshots under items_dir and of the curated files under curated_dir."""
 
@@ -38,12 +42,18 @@ class Records:
         (a name added to data/curated/organisations.yml applies to snapshots scraped before)."""
         streams = [self._snapshot(number, path) for number, path in enumerate(self.paths)]
         streams.append((r["id"], (CURATED, n), r) for n, r in enumerate(self.curated))
-        previous = None
+        previous = ""
         for record_id, where, record in heapq.merge(*streams, key=itemgetter(0)):
             if record_id == previous:
                 raise DuplicateIds(f"id {record_id} is used by more than one record")
+            if record_id < previous:
+                raise UnsortedSnapshot(f"{self._name(where)} is not sorted by id: {record_id} comes after "
+                                       f"{previous}")
             previous = record_id
             yield canonicalise(dict(record)), where
+
+    def _name(self, where: tuple[int, int]) -> str:
+        return "the curated files" if where[0] == CURATED else str(self.paths[where[0]])
 
     @staticmethod
     def _snapshot(number: int, path: Path):

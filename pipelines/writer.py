@@ -44,9 +44,10 @@ class Writer:
         self._raise()
 
     def close(self) -> None:
-        self.batches.put(None)
-        self.thread.join()
-        self._raise()
+        """Stop the thread once the batches given have run (their errors are `wait`'s to raise)."""
+        if self.thread.is_alive():
+            self.batches.put(None)
+            self.thread.join()
 
     def _raise(self) -> None:
         if self.error is not None:

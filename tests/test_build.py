@@ -12,6 +12,7 @@ from conftest import FIXTURES, REPO, crawl
 
 from pipelines.build import build
 from pipelines.curated import CuratedError, load_curated
+from pipelines.stream import DuplicateIds, UnsortedSnapshot
 
 DATA = REPO / "data"
 BUILT_AT = "2026-01-01T00:00:00Z"
@@ -118,6 +119,20 @@ def test_duplicate_curated_ids_are_refused(tmp_path):
     directory = write_curated(tmp_path / "curated", rows=[CURATED_ROW, CURATED_ROW])
     with pytest.raises(CuratedError, match="is used twice"):
         load_curated(directory)
+
+
+def test_an_id_in_two_snapshots_or_a_snapshot_out_of_order_stops_the_build(tmp_path):
+    items = tmp_path / "items"
+    shutil.copytree(DATA / "items", items)
+    lines = (items / "atlas.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    (items / "copy.jsonl").write_text(lines[3], encoding="utf-8")
+    with pytest.raises(DuplicateIds, match=f"id {json.loads(lines[3])['id']} is used by more than one"):
+        build(tmp_path / "evidence.db", items, DATA / "curated", built_at=BUILT_AT)
+    (items / "copy.jsonl").unlink()
+    (items / "atlas.jsonl").write_text("".join([lines[1], lines[0], *lines[2:]]), encoding="utf-8")
+    with pytest.raises(UnsortedSnapshot, match=r"atlas\.jsonl is not sorted by id"):
+        build(tmp_path / "evidence.db", items, DATA / "curated", built_at=BUILT_AT)
+    assert not (tmp_path / "evidence.db").exists()
 
 
 def test_the_repository_data_builds(tmp_path):
