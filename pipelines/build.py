@@ -158,10 +158,15 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         staged.execute("PRAGMA threads = 2")  # sorts for indexes on helper threads
         create_tables(staged)
         with staged.conn:  # one transaction
+            records = Records(items_dir, curated_dir)
             writer = RowWriter(staged.conn, staging_file)
-            events, resolver = resolve_events(
-                Records(items_dir, curated_dir), writer, index_file, sources_file, decisions_file,
-                tombstones_file, Ages(published_days, built[:10]), {i: t for i, (t, _) in registered.items()})
+            try:
+                events, resolver = resolve_events(
+                    records, writer, index_file, sources_file, decisions_file, tombstones_file,
+                    Ages(published_days, built[:10]), {i: t for i, (t, _) in registered.items()})
+            except BaseException:
+                writer.close()
+                raise
             try:
                 present = RowIds(staged.conn)
                 tombstones = sorted(events.tombstones + orphans(events.withdrawn, events.tombstones,

@@ -9,8 +9,11 @@ import pytest
 from conftest import REPO
 
 from pipelines.build import build
+from pipelines.curated import CuratedError
 from pipelines.stream import UnsortedSnapshot
 from pipelines.writer import Writer
+
+BUILT_AT = "2026-01-01T00:00:00Z"
 
 
 def test_batches_run_in_order_and_an_error_is_raised_by_wait(tmp_path):
@@ -29,12 +32,26 @@ def test_batches_run_in_order_and_an_error_is_raised_by_wait(tmp_path):
     assert not writer.thread.is_alive()
 
 
-def test_a_failed_build_leaves_no_writer_thread(tmp_path):
-    items = tmp_path / "items"
-    shutil.copytree(REPO / "data" / "items", items)
+def unsorted_snapshot(items, curated):
     lines = (items / "atlas.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     (items / "atlas.jsonl").write_text("".join([*lines[:-2], lines[-1], lines[-2]]), encoding="utf-8")
-    with pytest.raises(UnsortedSnapshot):
-        build(tmp_path / "evidence.db", items, REPO / "data" / "curated", built_at="2026-01-01T00:00:00Z")
-    assert [t for t in threading.enumerate() if t.name == "sqlite-writer"] == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["items"]
+    return UnsortedSnapshot
+
+
+def bad_curated_row(items, curated):
+    path = curated / "legal_actions.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("date: ", "date: someday #", 1), encoding="utf-8")
+    return CuratedError
+
+
+@pytest.mark.parametrize("breakage", [unsorted_snapshot, bad_curated_row])
+def test_a_failed_build_leaves_no_writer_thread_and_no_file(tmp_path, breakage):
+    shutil.copytree(REPO / "data" / "items", tmp_path / "items")
+    shutil.copytree(REPO / "data" / "curated", tmp_path / "curated")
+    error = breakage(tmp_path / "items", tmp_path / "curated")
+    before = set(threading.enumerate())
+    with pytest.raises(error):
+        build(tmp_path / "evidence.db", tmp_path / "items", tmp_path / "curated", built_at=BUILT_AT)
+    assert [t for t in set(threading.enumerate()) - before if t.name == "sqlite-writer"] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "items"]
