@@ -156,6 +156,9 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         staged.execute("PRAGMA synchronous = OFF")
         staged.execute("PRAGMA cache_size = -131072")  # 128 MiB
         staged.execute("PRAGMA threads = 2")  # sorts for indexes on helper threads
+        # The rows of merged records are deleted: a value a redaction clears must not stay behind in
+        # a free page of the file.
+        staged.execute("PRAGMA secure_delete = ON")
         create_tables(staged)
         with staged.conn:  # one transaction
             records = Records(items_dir, curated_dir)
@@ -182,10 +185,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
             insert_rows(staged.conn, "id_aliases", aliases)
             insert_rows(staged.conn, "match_candidates", events.candidates)
             insert_rows(staged.conn, "sources", source_rows(sources_file, staged.conn))
-            if redactor.values:
-                # A redacted value must not stay behind in a free page of the file.
-                staged.execute("PRAGMA secure_delete = ON")
-                redactor.apply_to_database(staged.conn, STORED_TABLES)
+            redactor.apply_to_database(staged.conn, STORED_TABLES)
         staged.close()
         steps.done("aliases, tombstones, candidates, sources, redactions")
         # A redacted value could stay behind in the old file's full-text segments: redactions
