@@ -32,13 +32,24 @@ def runs_dir(settings) -> Path:
 
 
 def run_id(crawler) -> str:
-    """`<spider>-<UTC start>`, fixed once per run; a distributed run's coordinator names it."""
+    """`<spider>-<UTC start>`, fixed once per run; a distributed run's coordinator names it. A run
+    that starts in the same second as one already logged gets `-2` (`-3`, ...) after it: the id
+    names the run's WARC file and its changes."""
     stats = crawler.stats
     if not stats.get_value("frt/run_id"):
         start = stats.get_value("start_time") or datetime.now(UTC)
         stats.set_value("frt/run_id", crawler.settings.get("FRT_RUN_ID")
-                        or f"{crawler.spidercls.name}-{start:%Y%m%dT%H%M%SZ}")
+                        or _unused(f"{crawler.spidercls.name}-{start:%Y%m%dT%H%M%SZ}", crawler))
     return stats.get_value("frt/run_id")
+
+
+def _unused(name: str, crawler) -> str:
+    logged = {run["run"] for run in read_runs(runs_dir(crawler.settings), crawler.spidercls.name)}
+    candidate, number = name, 1
+    while candidate in logged:
+        number += 1
+        candidate = f"{name}-{number}"
+    return candidate
 
 
 def _filled(value) -> bool:

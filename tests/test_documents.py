@@ -92,6 +92,8 @@ def test_every_cited_page_is_captured_with_its_digest(checked):
         assert entry["live_status"] == "live"
     first = checked["runs"][0]
     assert (first["status"], first["items"], first["new"]) == ("ok", 3, 3)
+    # Two nights a second apart or less still have two ids (and two WARC files).
+    assert len({run["run"] for run in checked["runs"]}) == len(checked["runs"]) == 2
 
 
 def test_a_capture_is_a_warc_record(checked):

@@ -5,11 +5,14 @@ snapshot must stay byte for byte as it was; a good run logs its changes.
 """
 
 import json
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
 from conftest import CAPTURES, FIXTURES, crawl
 
 from nightly.loopback import CaptureServer
-from pipelines.runlog import read_changes, read_runs
+from pipelines.runlog import append_run, read_changes, read_runs
+from scrapers.runs import run_id
 
 FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 
@@ -118,3 +121,27 @@ def test_item_count_is_not_judged_on_an_incremental_run(tmp_path):
     run = last_run(items, "aiid")
     assert run["mode"] == "incremental" and run["status"] == "ok", log
     assert run["items"] == 3 and run["new"] == 3
+
+
+class Stats(dict):
+    def get_value(self, key):
+        return self.get(key)
+
+    def set_value(self, key, value):
+        self[key] = value
+
+
+def test_a_run_started_in_the_second_of_a_logged_run_gets_its_own_id(tmp_path):
+    """The id names the run's WARC file and its changes: two runs in one second must not share it."""
+    start = datetime(2026, 11, 22, 1, 2, 3, tzinfo=UTC)
+
+    def new_run():
+        return SimpleNamespace(stats=Stats(start_time=start), settings={"FRT_RUNS_DIR": str(tmp_path)},
+                               spidercls=SimpleNamespace(name="atlas"))
+
+    ids = []
+    for _ in range(3):
+        ids.append(run_id(new_run()))
+        append_run(tmp_path, {"run": ids[-1], "spider": "atlas", "status": "ok",
+                              "started": start.isoformat()})
+    assert ids == ["atlas-20261122T010203Z", "atlas-20261122T010203Z-2", "atlas-20261122T010203Z-3"]
