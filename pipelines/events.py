@@ -27,7 +27,7 @@ from pipelines.matching import MAX_BLOCK, Matcher, block_keys
 from pipelines.merge import Ages, Merger, combine, duplicate_aliases
 from pipelines.rows import RowWriter
 from pipelines.stream import Records
-from pipelines.tombstones import TombstoneError, read_tombstones, tombstone_rows
+from pipelines.tombstones import read_tombstones, tombstone_rows, without_withdrawn_documents
 from pipelines.writer import Writer
 
 # The fields matching compares (pipelines/matching.py), kept for each record.
@@ -79,15 +79,6 @@ class KeptRecords(Mapping):
 
     def where(self, record_id: str) -> tuple[int, int]:
         return self.conn.execute("select number, offset from kept where id = ?", (record_id,)).fetchone()
-
-
-def without_withdrawn_documents(record: dict, withdrawn: set[str]) -> dict:
-    documents = [d for d in record["documents"] if d["id"] not in withdrawn]
-    if record["documents"] and not documents:
-        raise TombstoneError(f"withdrawing {', '.join(d['id'] for d in record['documents'])} leaves "
-                             f"{record['id']} without a document: withdraw it too, or cite another document")
-    record["documents"] = documents
-    return record
 
 
 class Resolver:

@@ -27,6 +27,16 @@ def read_tombstones(path: Path | None) -> list[dict]:
     return read_ledger(path, FIELDS, TombstoneError)
 
 
+def without_withdrawn_documents(record: dict, withdrawn: set[str]) -> dict:
+    """The record without the withdrawn documents it cited; one left with none is an error."""
+    documents = [d for d in record["documents"] if d["id"] not in withdrawn]
+    if record["documents"] and not documents:
+        raise TombstoneError(f"withdrawing {', '.join(d['id'] for d in record['documents'])} leaves "
+                             f"{record['id']} without a document: withdraw it too, or cite another document")
+    record["documents"] = documents
+    return record
+
+
 def tombstone_rows(tombstones: list[dict], tables: dict[str, str], registered: dict[str, str]) -> list[dict]:
     """The `tombstones` rows, sorted by id. `tables` maps the id of each withdrawn record, and of
     each withdrawn document a record cites, to its table; `registered` maps published ids to the
