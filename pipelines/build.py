@@ -53,13 +53,6 @@ PAGE_TABLES = (*EVENT_TABLES, "documents", "organisations", "sources")
 logger = logging.getLogger(__name__)
 
 
-def read_records(items_dir: Path, curated_dir: Path) -> list[dict]:
-    """All event records, sorted by id, their organisation names canonical (for tests and tools;
-    the build reads them as a stream)."""
-    records = Records(items_dir, curated_dir)
-    return [record for record, _ in records]
-
-
 class RowIds:
     """Every id that has a row page in the database being built → its table (claims come later)."""
 

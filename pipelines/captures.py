@@ -48,7 +48,7 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
 
 
-def cited(records: list[dict]) -> dict[str, dict]:
+def cited(records) -> dict[str, dict]:
     """Each cited web document once: {id: {"url", "archive_url"}}, the first URL seen for an id."""
     documents = {}
     for record in records:

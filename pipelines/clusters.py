@@ -110,11 +110,6 @@ class Clusters:
         """The groups of more than one row, each sorted, in order."""
         return sorted(sorted(members) for members in self.members.values())
 
-    def groups(self) -> list[list[str]]:
-        """Every group, a row alone included, each sorted, in order."""
-        alone = [[i] for i in self.records if self.find(i) == i and i not in self.members]
-        return sorted(self.joined() + alone)
-
 
 def _describe(match: Match) -> str:
     fields = ", ".join(f"{name} {value:.2f}" for name, value in match.fields.items())

@@ -125,17 +125,3 @@ class Merger:
                             "reason": f"same event as {survivor['id']}: matched {other}, {how}",
                             "since": since})
         return merged, aliases, members
-
-
-def merge(records: list[dict], clusters, ages: Ages) -> tuple[list[dict], list[dict], dict]:
-    """The merged records, sorted by id; the aliases of every id retired on the way; and the
-    records merged into each survivor (itself first, then by age)."""
-    by_id = {r["id"]: r for r in records}
-    merger = Merger(clusters, ages)
-    merged, aliases, merged_into = [], [], {}
-    for group in clusters.groups():
-        record, retired, members = merger.group([by_id[i] for i in group])
-        merged.append(record)
-        aliases += retired
-        merged_into[record["id"]] = members
-    return sorted(merged, key=lambda r: r["id"]), sorted(aliases, key=lambda a: a["alias"]), merged_into

@@ -121,13 +121,6 @@ class Redactor:
         self.parts = sorted({w for n in names for w in _words(n) if len(w) >= 3 and w not in NAME_SUFFIXES})
         self.part_patterns = [_pattern([w]) for w in self.parts]
 
-    def apply(self, tables: dict[str, list[dict]]) -> None:
-        """Redact every row of every table in place."""
-        if not self.values:
-            return
-        for table, rows in tables.items():
-            self.scrub_rows(table, rows)
-
     def apply_to_database(self, conn: sqlite3.Connection, tables) -> None:
         """Redact every row of these tables of an open database, rewriting the rows that change."""
         if not self.values:

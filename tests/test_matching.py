@@ -6,17 +6,16 @@ from datetime import date
 import pytest
 from conftest import REPO, crawl, shared_file
 
-from pipelines.build import read_records
 from pipelines.events import repeating_sources
 from pipelines.matching import AUTO_MERGE, REVIEW, Matcher
-from pipelines.organisations import canonicalise
 from pipelines.similarity import dates, interval, organisation, person
+from pipelines.stream import Records
 
 DATA = REPO / "data"
 
 
 def matcher_for(items_dir):
-    records = [canonicalise(dict(r)) for r in read_records(items_dir, DATA / "curated")]
+    records = [record for record, _ in Records(items_dir, DATA / "curated")]
     return Matcher(records, repeating_sources(DATA / "sources.yml"))
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from pipelines.clusters import Decision, DecisionError, cluster, read_decisions
 from pipelines.matching import Matcher
-from pipelines.merge import Ages, merge, natural_key
+from pipelines.merge import Ages, Merger, natural_key
 
 REPEATING = frozenset({"example-incidents"})
 
@@ -29,8 +29,15 @@ def arrest(record_id, source, **fields):
 def run(records, decisions=(), registered=None, build_day="2026-02-01"):
     matches = Matcher(records, REPEATING).matches()
     clusters, candidates = cluster(records, matches, list(decisions), REPEATING, {})
-    merged, aliases, members = merge(records, clusters, Ages(registered or {}, build_day))
-    return {r["id"]: r for r in merged}, {a["alias"]: a for a in aliases}, candidates
+    merger = Merger(clusters, Ages(registered or {}, build_day))
+    by_id = {r["id"]: r for r in records}
+    joined = {i for group in clusters.joined() for i in group}
+    merged, aliases = {}, {}
+    for group in clusters.joined() + [[i] for i in by_id if i not in joined]:
+        record, retired, _ = merger.group([by_id[i] for i in group])
+        merged[record["id"]] = record
+        aliases.update((a["alias"], a) for a in retired)
+    return dict(sorted(merged.items())), aliases, candidates
 
 
 def decision(left, right, verdict):

@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 import scrapy
 from scrapy.http import HtmlResponse, TextResponse
 
-from pipelines.build import read_records
 from pipelines.captures import cited, due, read_state, text_sha256
+from pipelines.stream import Records
 from pipelines.warc import content_sha256
 from scrapers.documentchecks import documents_file
 from scrapers.items import DocumentCheck, WaybackCopy
@@ -43,10 +43,11 @@ class DocumentsSpider(scrapy.Spider):
 
     async def start(self):
         settings = self.crawler.settings
-        records = read_records(Path(settings.get("FRT_ITEMS_DIR")), Path(settings.get("FRT_CURATED_DIR")))
+        records = Records(Path(settings.get("FRT_ITEMS_DIR")), Path(settings.get("FRT_CURATED_DIR")))
+        documents = cited(record for record, _ in records)
         today = settings.get("FRT_RUN_DATE") or date.today().isoformat()
-        for document in due(cited(records), read_state(documents_file(settings)), today,
-                            self.limit, self.recheck_days):
+        for document in due(documents, read_state(documents_file(settings)), today, self.limit,
+                            self.recheck_days):
             meta = {"document_id": document["id"], "handle_httpstatus_all": True}
             yield scrapy.Request(document["url"], callback=self.parse_page, errback=self.unreachable,
                                  meta=meta)
