@@ -73,8 +73,8 @@ def normalise(record: dict) -> tuple[dict, list[str]]:
     """Return the normalised record and the problems met (each 'reason: detail')."""
     problems: list[str] = []
     for field in TEXT_FIELDS:
-        if isinstance(value := record.get(field), str):
-            record[field] = " ".join(value.split()) or None
+        if field in record:
+            record[field] = _tidy(record[field])
     canonicalise(record)
     _date(record, "date", problems)
     if "end_date" in record:

@@ -107,11 +107,9 @@ def _gazetteer(country: str) -> dict[tuple, list[tuple[float, float]]]:
     """Index of one country's places by ("country",), ("region", admin1), ("county", admin1,
     admin2), ("place", admin1, name) and ("place", None, name), built the first time it is asked."""
     index: dict[tuple, list[tuple[float, float]]] = {}
-    keys: dict[str, str] = {}  # region, county and place names repeat: each is folded once
     for lat, lon, *names in _places_by_country().get(country, ()):
         point = (float(lat), float(lon))
-        admin1, admin2, name = (keys[text] if text in keys else keys.setdefault(text, _key.__wrapped__(text))
-                                for text in names)
+        admin1, admin2, name = map(_key, names)
         for key in (("country",), ("region", admin1), ("county", admin1, admin2), ("place", admin1, name),
                     ("place", None, name)):
             index.setdefault(key, []).append(point)

@@ -3,9 +3,10 @@
 `insert_rows` writes dict rows into an existing table with executemany in the caller's
 transaction; values are stored as sqlite-utils stores them (lists and dicts as JSON), and a key
 that is no column of the table is an error, as with sqlite-utils. `apply_rows` makes a table hold
-exactly the given rows, changing only the rows that differ (by primary key) and keeping the
-table's external-content full-text index in step: the incremental build uses it on a copy of the
-last database, so that a night in which 1% of the rows changed writes about 1% of them.
+exactly the rows of the same table in an attached database, changing only the rows that differ (by
+primary key) and keeping the table's external-content full-text index in step: the incremental
+build uses it on a copy of the last database, so that a night in which 1% of the rows changed
+writes about 1% of them.
 """
 
 import datetime
