@@ -27,7 +27,6 @@ from publish.cite import Reference, bibtex, content_hash, csl_json, plain_text
 
 DATABASE = "evidence"
 STYLESHEET = Path(__file__).resolve().parent.parent / "static" / "site.css"
-KINDS = EVENT_KINDS
 KIND_LABELS = {"deployment": "Deployment", "wrongful_arrest": "Wrongful arrest",
                "legal_action": "Legal action"}
 TABLE_OF_PREFIX = {prefix: table for table, prefix in ID_PREFIXES.items()}
@@ -167,7 +166,7 @@ async def claims_page(datasette, request):
     claims = [dict(r) for r in await db.execute("select * from claims order by letter, rowid")]
     for claim in claims:
         ids = json.loads(claim["evidence_ids"] or "[]")
-        claim["listed"], claim["unlisted"] = ids[:CLAIM_ROWS_LISTED], len(ids[CLAIM_ROWS_LISTED:])
+        claim["listed"], claim["unlisted"] = ids[:CLAIM_ROWS_LISTED], max(0, len(ids) - CLAIM_ROWS_LISTED)
     wanted = sorted({i for claim in claims for i in claim["listed"]})
     found = {}
     if wanted:
@@ -260,7 +259,7 @@ async def event_context(datasette, request, table: str) -> dict:
         claim["letter_title"] = letter(claim["letter"]).title
         claim["verdict"] = VERDICTS.get(claim["supported"], claim["supported"])
     return {"event": {
-        "row": row, "kind": KIND_LABELS[KINDS[table]], "kind_code": KINDS[table],
+        "row": row, "kind": KIND_LABELS[EVENT_KINDS[table]], "kind_code": EVENT_KINDS[table],
         "place": place_line(row), "facts": facts(table, row, organisations),
         "documents": documents, "source": dict(source) if source else None, "claims": claims,
         "aliases": aliases, "reference": ref,
@@ -296,7 +295,7 @@ def feed_for_table(datasette, table: str, query_string: str) -> str | None:
     """The new_evidence feed holding the same rows as this table page, when its filters allow."""
     if table not in (*EVENT_TABLES, "evidence"):
         return None
-    params = {"kind": KINDS[table]} if table in KINDS else {}
+    params = {"kind": EVENT_KINDS[table]} if table in EVENT_KINDS else {}
     for key, value in parse_qsl(query_string, keep_blank_values=True):
         if key in PRESENTATION_ARGS or key.startswith("_facet"):
             continue
