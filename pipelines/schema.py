@@ -59,7 +59,7 @@ TYPES = {
 }
 COLUMNS = {table: tuple(types) for table, types in TYPES.items()}
 PRIMARY_KEYS = {"citations": ("event_id", "document_id"), "runs": "run", "changes": ("run", "record_id"),
-                "captures": ("document_id", "fetched"),
+                "captures": ("document_id", "content_sha256"),
                 "event_organisations": ("event_id", "organisation_id", "role"),
                 "id_aliases": "alias", "match_candidates": ("left_id", "right_id"),
                 "evidence_counts": ("year", "kind", "country")}

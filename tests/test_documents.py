@@ -11,15 +11,18 @@ import json
 import sqlite3
 
 import pytest
+import sqlite_utils
 from conftest import crawl
 from warcio.archiveiterator import ArchiveIterator
 
 from nightly.loopback import CaptureServer
 from pipelines.build import build
-from pipelines.captures import apply_check, due, read_state, text_sha256
+from pipelines.captures import apply_check, due, read_state, text_sha256, write_state
 from pipelines.identify import document_id, identify
 from pipelines.normalise import normalise
+from pipelines.operations import load_operations
 from pipelines.runlog import read_runs
+from pipelines.schema import create_tables
 from pipelines.store import Snapshot
 from pipelines.validate import validate
 from scrapers.items import Deployment, DocumentRef
@@ -142,6 +145,20 @@ def test_the_build_carries_captures_into_documents(checked):
     assert b["archive_url"] == WAYBACK.format("b") and b["live_status"] == "changed"
     assert c["live_status"] == "gone" and c["archive_url"] is None
     assert captures == {document_id(urls["a"]): 1, document_id(urls["b"]): 2, document_id(urls["c"]): 1}
+
+
+def test_two_captures_in_the_same_second_are_two_rows(tmp_path):
+    db = sqlite_utils.Database(tmp_path / "evidence.db")
+    create_tables(db)
+    db["documents"].insert({"id": "doc-example", "url": "https://example.org/page"})
+    same_second = "2026-11-22T02:58:17Z"
+    captures = [{"fetched": same_second, "http_status": 200, "content_sha256": body, "text_sha256": body}
+                for body in ("1", "2")]
+    state = {"doc-example": {"id": "doc-example", "captures": captures, "live_status": "changed"}}
+    write_state(tmp_path / "documents.jsonl", state)
+    load_operations(db, tmp_path)
+    assert [r["content_sha256"] for r in db["captures"].rows] == ["1", "2"]
+    assert db["documents"].get("doc-example")["content_sha256"] == "1"
 
 
 def test_due_puts_uncaptured_pages_first_then_the_longest_unchecked():
