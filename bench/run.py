@@ -11,9 +11,10 @@ of `scale`). Every measured step runs in its own process, so its peak memory is 
    same spider with a no-op pipeline (the engine's limit) and a csv.DictReader loop (parsing);
    first run, then the next night's run over the edited CSV with the snapshot in place;
 2. build: the full build against bare executemany of the same rows plus a full-text rebuild;
-3. nightly: the incremental build against a full build of the same text, for a night in which
-   1% of the records changed, and for the next night's real spider run (whose every listed line
-   carries the new last_seen); each incremental database is checked equal to the full one;
+3. nightly: the incremental build (from a copy of the first database and the state its build
+   left beside it) against a full build of the same text, for a night in which 1% of the records
+   changed, and for the next night's real spider run (whose every listed line carries the new
+   last_seen); each incremental database is checked equal to the full one;
 4. site: bench/site.py on the first full build;
 5. peak memory of every step.
 
@@ -131,7 +132,9 @@ def nightly(name: str, items: Path, previous_db: Path, work: Path) -> dict:
     incremental_db = work / f"{name}-incremental" / "evidence.db"
     for db in (full_db, incremental_db):
         db.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(previous_db, incremental_db)
+    shutil.copyfile(previous_db, incremental_db)  # the last database and the state its build left
+    state = previous_db.with_name(previous_db.name + ".state")
+    shutil.copyfile(state, incremental_db.with_name(state.name))
     full = build(full_db, items, work)
     incremental = build(incremental_db, items, work, incremental=True)
     result = {"full": full, "incremental": incremental}

@@ -11,6 +11,7 @@ explicitly and lies under bench/work/, so nothing reaches data/.
 import argparse
 import csv
 import json
+import logging
 import sqlite3
 import sys
 import time
@@ -83,6 +84,7 @@ def main() -> None:
     if args.command == "csvloop":
         result = csv_loop(args.file)
     elif args.command == "build":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # into the step's log
         result = run_build(args.db, args.items, args.incremental)
     else:
         result = baseline(args.source, args.db)

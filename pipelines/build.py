@@ -7,11 +7,14 @@ so Datasette never sees half a database and a failed build leaves the last one i
 text gives the same ids and rows. Withdrawn rows become tombstones, rows of one event merge under
 its oldest id (pipelines/events.py), redactions apply to the rows before any index or full-text
 index is made, and with --register every id ever published must still resolve. The records are
-read as a stream and written as they come, so memory does not grow with their number.
+read as a stream and written as they come, so memory does not grow with their number. Beside
+the database the build leaves data/evidence.db.state, from which an --incremental build writes
+only what a night changed.
 Usage: python -m pipelines.build [--db data/evidence.db] [--register] [--incremental].
 """
 
 import argparse
+import json
 import logging
 import os
 import resource
@@ -26,10 +29,11 @@ import yaml
 
 from pipelines.aliases import read_aliases, resolve
 from pipelines.claims import evaluate_claims
+from pipelines.delta import Fetcher, Refused, Rewriter, plan
 from pipelines.events import resolve_events
 from pipelines.incremental import refill_search_indexes, reusable, update_from
 from pipelines.merge import Ages
-from pipelines.operations import load_operations
+from pipelines.operations import changes_files, load_operations, refresh_operations
 from pipelines.published import check, published_now, read_registry, registered_with, write_registry
 from pipelines.redact import Redactor, read_redactions
 from pipelines.rows import RowWriter
@@ -41,9 +45,10 @@ from pipelines.schema import (
     create_tables,
     create_views,
 )
+from pipelines.state import State, finish_state, inputs_digest, stage_state, stage_update, state_path
 from pipelines.stream import Records
 from pipelines.tables import insert_rows
-from pipelines.tombstones import orphans
+from pipelines.tombstones import orphans, read_tombstones
 from pipelines.vocab import EVENT_TABLES
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -93,6 +98,17 @@ def redactor_for(redactions_file: Path | None, resolver, events, aliases: list[d
     return Redactor(redactions, records, members, by_alias, strict=strict)
 
 
+def open_new(path: Path) -> sqlite_utils.Database:
+    """A database file that is swapped in only once complete and synced to disk: no journal, and no
+    sync per write."""
+    db = sqlite_utils.Database(path)
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute("PRAGMA cache_size = -131072")  # 128 MiB
+    db.execute("PRAGMA threads = 2")  # sorts for indexes on helper threads
+    return db
+
+
 class Steps:
     """Logs how long each step of the build took and the peak memory so far."""
 
@@ -116,11 +132,13 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     """Build the database at db_path from text; return the row count of each table.
 
     The records are read once, as a stream, and their rows written as they come (pipelines/events.py);
-    the rows are written into a new file, which then gets its indexes and full-text indexes. With
-    `incremental`, a copy of the database already at db_path (if its tables, indexes and
-    full-text indexes are the ones this build makes) is instead brought to the new rows by writing
-    only the rows that differ (pipelines/incremental.py); the result holds the same rows as a full
-    build.
+    the rows are written into a new file, which then gets its indexes and full-text indexes, and
+    the state the next build starts from is written beside it (pipelines/state.py). With
+    `incremental`, a night that only edited records writes just their rows into a copy of the
+    database already at db_path (pipelines/delta.py); any other night brings such a copy (if its
+    tables, indexes and full-text indexes are the ones this build makes) to the new rows by
+    writing only the rows that differ (pipelines/incremental.py). Either way the result holds the
+    same rows as a full build.
 
     `published_file` (data/published_ids.txt) gives the day each id was first published, which
     decides the oldest id of merged rows. With `register`, every id registered there must still
@@ -137,8 +155,19 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     temporary, rows_file, index_file, staging_file = files
     for path in files:
         path.unlink(missing_ok=True)
-    reuse = incremental and reusable(db_path)
+    records = Records(items_dir, curated_dir)
+    ledgers = [sources_file, aliases_file, decisions_file, tombstones_file, redactions_file, published_file]
+    inputs = inputs_digest(records.paths, curated_dir, ledgers)
     steps = Steps()
+    if incremental and build_delta(db_path, temporary, records, inputs, built, steps,
+                                   data_dir=Path(items_dir).parent, register=register, registered=registered,
+                                   curated_dir=curated_dir, sources_file=sources_file, ledgers=ledgers,
+                                   tombstones_file=tombstones_file, redactions_file=redactions_file,
+                                   published_file=published_file):
+        return counted(db_path)
+    reuse = incremental and reusable(db_path)
+    state_file = state_path(db_path)
+    files.append(state_file.with_name(state_file.name + ".tmp"))
     try:
         # Rows are written on a thread of their own (pipelines/writer.py).
         staged = sqlite_utils.Database(sqlite3.connect(rows_file if reuse else temporary,
@@ -154,7 +183,6 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         staged.execute("PRAGMA secure_delete = ON")
         create_tables(staged)
         with staged.conn:  # one transaction
-            records = Records(items_dir, curated_dir)
             writer = RowWriter(staged.conn, staging_file)
             try:
                 events, resolver = resolve_events(
@@ -180,7 +208,9 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
             insert_rows(staged.conn, "sources", source_rows(sources_file, staged.conn))
             redactor.apply_to_database(staged.conn, STORED_TABLES)
         staged.close()
-        steps.done("aliases, tombstones, candidates, sources, redactions")
+        staged_state, fingerprint = stage_state(state_file, index_file, events.groups, inputs,
+                                                len(records.paths))
+        steps.done("aliases, tombstones, candidates, sources, redactions, state for the next build")
         # A redacted value could stay behind in the old file's full-text segments: redactions
         # always get a whole new file.
         if reuse and redactor.values:
@@ -188,11 +218,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
             reuse = False
         if reuse:
             shutil.copyfile(db_path, temporary)
-        db = sqlite_utils.Database(temporary)
-        db.execute("PRAGMA journal_mode = OFF")
-        db.execute("PRAGMA synchronous = OFF")
-        db.execute("PRAGMA cache_size = -131072")
-        db.execute("PRAGMA threads = 2")
+        db = open_new(temporary)
         if reuse:
             with db.conn:
                 changed = update_from(db, rows_file, STORED_TABLES)
@@ -203,7 +229,8 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         steps.done("run log and indexes")
         create_views(db)
         count_evidence(db)
-        db["build"].insert({"key": "built_at", "value": built}, pk="key")
+        db["build"].insert_all([{"key": "built_at", "value": built}, {"key": "inputs", "value": fingerprint}],
+                               pk="key")
         claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
         redactor.scrub_rows("claims", claims)
         db["claims"].insert_all(claims)
@@ -221,18 +248,96 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
             check(registered, now)
         db.close()
         redactor.check_file(temporary)
-        with temporary.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, db_path)
+        swap(temporary, db_path)
         steps.done("checked, synced to disk and swapped in")
         if register:
             write_registry(published_file, registered_with(registered, now, built[:10]))
+        finish_state(staged_state, state_file, state_meta(fingerprint, built, register, records, curated_dir,
+                                                          ledgers, Path(items_dir).parent / "runs"))
     finally:
         for path in files:
             path.unlink(missing_ok=True)
+    return counted(db_path)
+
+
+def swap(temporary: Path, db_path: Path) -> None:
+    """Put the new database in place of the last one once it is on disk."""
+    with temporary.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, db_path)
+
+
+def counted(db_path: Path) -> dict[str, int]:
     with sqlite3.connect(db_path) as conn:
         return {t: conn.execute(f"select count(*) from [{t}]").fetchone()[0]
                 for t in (*EVENT_TABLES, "documents", "citations", "organisations", "claims")}
+
+
+def state_meta(fingerprint: str, built: str, registered: bool, records: Records, curated_dir: Path,
+               ledgers: list, runs_dir: Path) -> dict:
+    """What the state notes of a build: the inputs are digested again, as registering new ids
+    changed the registry, which the database already agrees with."""
+    return {"fingerprint": fingerprint, "built_at": built, "registered": "1" if registered else "0",
+            "inputs": inputs_digest(records.paths, curated_dir, ledgers), "changes": changes_files(runs_dir)}
+
+
+def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, built: str, steps: Steps, *,
+                data_dir: Path, register: bool, registered: dict, curated_dir: Path, sources_file: Path,
+                ledgers: list, tombstones_file: Path | None, redactions_file: Path | None,
+                published_file: Path | None) -> bool:
+    """The delta build (pipelines/delta.py) into a copy of the database at db_path, swapped in;
+    False, saying why, where the night changed more than the changed records' own rows."""
+    state_file = state_path(db_path)
+    if not state_file.exists() or not db_path.exists():
+        logger.info("delta build on %s refused: no database with a state beside it", db_path)
+        return False
+    state = State(state_file)
+    staged_state = None
+    try:
+        withdrawn = {t["id"] for t in read_tombstones(tombstones_file)}
+        try:
+            delta = plan(db_path, records, state, inputs, built, withdrawn, read_redactions(redactions_file))
+        except Refused as reason:
+            logger.info("delta build on %s refused: %s; every row is compared instead", db_path, reason)
+            return False
+        steps.done(f"{len(delta.changed)} changed records found")
+        shutil.copyfile(db_path, temporary)
+        db = open_new(temporary)
+        with db.conn:
+            fetch = Fetcher(state, delta.offsets, records, withdrawn)
+            written = Rewriter(db.conn, state, fetch).rewrite(delta.changed, delta.recited)
+            refresh_operations(db, data_dir, json.loads(state.meta["changes"]))
+            db.execute("delete from sources")
+            insert_rows(db.conn, "sources", source_rows(sources_file, db.conn))
+            db.execute("delete from evidence_counts")
+            count_evidence(db)
+            db.execute("delete from claims")
+            claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
+            db.execute("update build set value = ? where key = 'built_at'", [built])
+            db.execute("update build set value = ? where key = 'inputs'", [delta.fingerprint])
+        db["claims"].insert_all(claims)
+        logger.info("delta build on %s: %d changed records, rows written: %s", db_path, len(delta.changed),
+                    written)
+        steps.done("changed rows written into a copy of the last database")
+        now = published_now(db.conn) if register else {}
+        if register:
+            check(registered, now)
+        db.close()
+        staged_state = stage_update(state_file, delta.changed)
+        swap(temporary, db_path)
+        if register:
+            write_registry(published_file, registered_with(registered, now, built[:10]))
+        finish_state(staged_state, state_file, state_meta(
+            delta.fingerprint, built, register or state.meta.get("registered") == "1", records, curated_dir,
+            ledgers, data_dir / "runs"))
+        steps.done("synced to disk and swapped in")
+        return True
+    finally:
+        state.close()
+        temporary.unlink(missing_ok=True)
+        if staged_state is not None:
+            staged_state.unlink(missing_ok=True)
+        records.close()
 
 
 def main() -> None:

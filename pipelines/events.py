@@ -26,6 +26,7 @@ from pipelines.clusters import cluster, read_decisions
 from pipelines.matching import MAX_BLOCK, Matcher, block_keys
 from pipelines.merge import Ages, Merger, combine, duplicate_aliases
 from pipelines.rows import RowWriter
+from pipelines.state import cites, shape
 from pipelines.stream import Records
 from pipelines.tombstones import read_tombstones, tombstone_rows, without_withdrawn_documents
 from pipelines.writer import Writer
@@ -40,6 +41,7 @@ INDEX_SCHEMA = """
     create table kept (id text primary key, tbl text, source text, number integer, offset integer,
                        fields blob);
     create table keys (block text, id text, source text);
+    create table seen (id text, number integer, position integer, line blob, shape blob, cites blob);
 """
 
 
@@ -51,6 +53,11 @@ class Events:
     withdrawn: list[dict]
     groups: dict[str, list[str]] = field(default_factory=dict)
     organisation_aliases: OrganisationAliases = field(default_factory=OrganisationAliases)
+
+
+def matched_fields(record: dict) -> bytes:
+    """The fields matching compares, as the index keeps them."""
+    return orjson.dumps({f: record.get(f) for f in MATCHED})
 
 
 def repeating_sources(sources_file: Path) -> frozenset[str]:
@@ -100,11 +107,14 @@ class Resolver:
         events = Events([], [], [], [])
         declared: dict[str, list[dict]] = {}
         tables: dict[str, str] = {}
-        batch = {"kept": [], "keys": []}
+        batch = {"kept": [], "keys": [], "seen": []}
         self.index.execute("begin")
         for record, where in self.records:
             record_id = record["id"]
             if record_id in self.withdrawn_ids:
+                # any change to a withdrawn record is a change of shape: its tombstone is made from it
+                batch["seen"].append((record_id, where.number, where.position, where.digest, where.digest,
+                                      where.digest))
                 tables[record_id] = record["table"]
                 tables.update((d["id"], "documents") for d in record["documents"])
                 events.aliases += duplicate_aliases(record, record)
@@ -117,10 +127,12 @@ class Resolver:
                 declared[record_id] = duplicate_aliases(record, record)
             events.organisation_aliases.add(record)
             self.writer.add(record)
-            batch["kept"].append((record_id, record["table"], record["source"], *where,
-                                  orjson.dumps({f: record.get(f) for f in MATCHED})))
-            batch["keys"] += [(SEPARATOR.join(key), record_id, record["source"])
-                              for key in block_keys(record)]
+            matched, keys = matched_fields(record), list(block_keys(record))
+            batch["kept"].append((record_id, record["table"], record["source"], where.number, where.offset,
+                                  matched))
+            batch["keys"] += [(SEPARATOR.join(key), record_id, record["source"]) for key in keys]
+            batch["seen"].append((record_id, where.number, where.position, where.digest,
+                                  shape(record, matched, keys), cites(record)))
             if len(batch["kept"]) >= 5000:
                 self._write(batch)
         self._write(batch)

@@ -104,7 +104,7 @@ class RowWriter:
         self._queue(table, [event_row(record)])
         cited = sorted({d["id"]: d for d in reversed(record["documents"])}.items())
         self._queue("citations", [(record_id, doc_id, table, d.get("role"), None) for doc_id, d in cited])
-        self._queue("documents", [self._document(d, record) for d in record["documents"]])
+        self._queue("documents", [self.document_row(d, record) for d in record["documents"]])
         links = []
         for name, role in named_organisations(record):
             org_id = organisation_id(name)
@@ -119,7 +119,8 @@ class RowWriter:
             self.flush()
 
     @staticmethod
-    def _document(document: dict, record: dict) -> tuple:
+    def document_row(document: dict, record: dict) -> tuple:
+        """The row a document cited by a record gives, before it is upserted with the others."""
         get = document.get
         values = [get(c) for c in DOCUMENT_COLUMNS]
         values[SOURCE_AT] = document.get("source") or record["source"]

@@ -4,13 +4,17 @@ Each snapshot (data/items/<source>.jsonl) is sorted by id, and so are the curate
 sorted streams gives every record once, in id order, without holding them, so a million records
 need no more memory than a thousand. Each record comes with where it was read (a snapshot and the
 line's byte offset, or its place among the curated rows), so that the few records read again later
-(the rows of one event, merged) are fetched without reading everything again. An id given by two
-records, or a snapshot out of id order, stops the build.
+(the rows of one event, merged) are fetched without reading everything again, and with its place
+among its snapshot's records and a digest of its line, which the next build compares to find what
+changed (pipelines/delta.py). An id given by two records, or a snapshot out of id order, stops the
+build.
 """
 
+import hashlib
 import heapq
 from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -18,6 +22,22 @@ from pipelines.curated import load_curated
 from pipelines.organisations import canonicalise
 
 CURATED = -1
+SORTED = orjson.OPT_SORT_KEYS
+
+
+class Where(NamedTuple):
+    """Where a record was read: its snapshot's number (CURATED for the curated rows), the line's byte
+    offset (a curated row's place), its place among the snapshot's records, and its line's digest."""
+
+    number: int
+    offset: int
+    position: int
+    digest: bytes
+
+
+def line_digest(line: bytes) -> bytes:
+    """What tells a line from the same record's line of another night (a change, not a secret)."""
+    return hashlib.sha1(line, usedforsecurity=False).digest()
 
 
 class DuplicateIds(ValueError):
@@ -41,7 +61,8 @@ class Records:
         """(record, where) in id order; each record a new dict, its organisation names canonical
         (a name added to data/curated/organisations.yml applies to snapshots scraped before)."""
         streams = [self._snapshot(number, path) for number, path in enumerate(self.paths)]
-        streams.append((r["id"], (CURATED, n), r) for n, r in enumerate(self.curated))
+        streams.append((r["id"], Where(CURATED, n, n, line_digest(orjson.dumps(r, option=SORTED))), r)
+                       for n, r in enumerate(self.curated))
         previous = ""
         for record_id, where, record in heapq.merge(*streams, key=itemgetter(0)):
             if record_id == previous:
@@ -52,22 +73,24 @@ class Records:
             previous = record_id
             yield canonicalise(dict(record)), where
 
-    def _name(self, where: tuple[int, int]) -> str:
+    def _name(self, where: Where) -> str:
         return "the curated files" if where[0] == CURATED else str(self.paths[where[0]])
 
     @staticmethod
     def _snapshot(number: int, path: Path):
-        offset = 0
+        offset = position = 0
         with path.open("rb") as handle:
             for line in handle:
                 if line.strip():
                     record = orjson.loads(line)
-                    yield record["id"], (number, offset), record
+                    yield record["id"], Where(number, offset, position, line_digest(line)), record
+                    position += 1
                 offset += len(line)
 
     def fetch(self, where: tuple[int, int]) -> dict:
-        """The record read at `where`, read again, its organisation names canonical."""
-        number, offset = where
+        """The record read at `where` (a snapshot's number and a byte offset), read again, its
+        organisation names canonical."""
+        number, offset = where[:2]
         if number == CURATED:
             return canonicalise(dict(self.curated[offset]))
         handle = self._handles.get(number) or self._handles.setdefault(number, self.paths[number].open("rb"))

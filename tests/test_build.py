@@ -91,13 +91,15 @@ def test_failed_build_leaves_the_last_database(tmp_path, inputs):
     items, curated = inputs
     db_path = tmp_path / "evidence.db"
     build(db_path, items, curated, built_at=BUILT_AT)
-    before = db_path.read_bytes()
+    state = db_path.with_name("evidence.db.state")
+    before = db_path.read_bytes(), state.read_bytes()
     bad = write_curated(tmp_path / "bad", rows=[dict(CURATED_ROW, kind="decree")])
     named = r"legal_actions.yml row 1 \(legal-example-ban-2019\): kind='decree'"
     with pytest.raises(CuratedError, match=named):
         build(db_path, items, bad, built_at=BUILT_AT)
-    assert db_path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("evidence")) == ["evidence.db"]
+    assert (db_path.read_bytes(), state.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("evidence")) == [
+        "evidence.db", "evidence.db.state"]
 
 
 @pytest.mark.parametrize("change, message", [

@@ -1,0 +1,226 @@
+"""The delta build: a night's edits written into a copy of the last database, nothing else rebuilt.
+
+A build leaves a state file beside its database (pipelines/state.py): each record's line digest
+and shape digest, and the groups of records it merged. The next incremental build reads the
+snapshots once, parsing only the lines whose digest changed. When every other input is the one
+noted (the build's code, curated files, ledgers, registry; no redaction), no record came or went,
+and every changed record kept its shape, then nothing but the rows of those records can change:
+
+- the event row of each, or the merged row it belongs to, merged again from its records;
+- the documents the changed rows cite, each folded again from every record citing it, in the order
+  and with the upsert of a full build (pipelines/rows.py);
+- the tables counted from the rows (sources, evidence_counts, claims), and the run log.
+
+`plan` says which records changed or raises Refused with the reason; `rewrite` writes their rows
+into a copy of the database. Anything else (a new or lost row, a changed shape, another input, a
+new day when not every id is registered, more than a tenth of the records changed) is left to the
+comparison of every row (pipelines/incremental.py). Either way the result is the database a full
+build gives (tests/test_delta_build.py).
+"""
+
+import array
+import sqlite3
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import orjson
+
+from pipelines.events import matched_fields
+from pipelines.incremental import reusable
+from pipelines.matching import block_keys
+from pipelines.merge import combine
+from pipelines.organisations import canonicalise
+from pipelines.rows import UPSERT_DOCUMENT, RowWriter, event_row
+from pipelines.schema import COLUMNS
+from pipelines.state import Fingerprint, State, cites, shape
+from pipelines.stream import CURATED, Records, line_digest
+from pipelines.tables import SearchIndex
+from pipelines.tombstones import without_withdrawn_documents
+
+MOST_CHANGED = 0.1  # beyond this share of changed records, comparing every row costs less
+KEPT_RECORDS = 4096  # records read again and kept, for the documents that many records cite
+
+
+class Refused(Exception):
+    """Why a night's changes are not for the delta build."""
+
+
+@dataclass
+class Delta:
+    changed: dict[str, tuple[bytes, bytes]]  # id → the new digests of its line and of what it cites
+    recited: set[str]  # the changed records that give their documents something else
+    offsets: list[array.array]  # each snapshot's line offsets, by place
+    fingerprint: str
+
+
+def noted_digests(record: dict, withdrawn: set[str], digest: bytes) -> tuple[bytes, bytes]:
+    """The shape and cites digests a full build notes for a record (pipelines/events.py)."""
+    if record["id"] in withdrawn:
+        return digest, digest
+    record = without_withdrawn_documents(record, withdrawn)
+    return shape(record, matched_fields(record), list(block_keys(record))), cites(record)
+
+
+def plan(db_path: Path, records: Records, state: State, inputs: str, built: str, withdrawn: set[str],
+         redactions: list[dict]) -> Delta:
+    """The records whose lines changed since the build the state was written by; Refused if the
+    night changed more than their own rows."""
+    meta = state.meta
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+        facts = dict(conn.execute("select key, value from build"))
+    if (facts.get("inputs"), facts.get("built_at")) != (meta.get("fingerprint"), meta.get("built_at")):
+        raise Refused("the state beside the database was written by another build")
+    if meta.get("inputs") != inputs:
+        raise Refused("an input other than the snapshots changed (the build's code, curated files, "
+                      "ledgers or the registry)")
+    if redactions:
+        raise Refused("redactions apply, which get a whole new file")
+    if meta["built_at"][:10] != built[:10] and meta.get("registered") != "1":
+        raise Refused("the day changed and not every id is registered (an unregistered id is as old as "
+                      "the build)")
+    if not reusable(db_path):
+        raise Refused("the database has other tables or indexes than this build makes")
+    most = int(state.conn.execute("select count(*) from records").fetchone()[0] * MOST_CHANGED)
+    fingerprint = Fingerprint(inputs, len(records.paths))
+    changed: dict[str, tuple[bytes, bytes]] = {}
+    recited = set()
+    offsets = []
+    for number, path in enumerate(records.paths):
+        places = array.array("q")
+        noted = state.records(number)
+        offset = 0
+        with path.open("rb") as handle:
+            for line in handle:
+                if line.strip():
+                    digest = line_digest(line)
+                    fingerprint.add(number, digest)
+                    row = next(noted, None)
+                    if row is None:
+                        raise Refused(f"{path.name} has more records than before")
+                    if digest != row[2]:
+                        cited = _check_changed(orjson.loads(line), row, withdrawn, digest, path)
+                        changed[row[1]] = digest, cited
+                        if cited != row[4]:
+                            recited.add(row[1])
+                        if len(changed) > most:
+                            raise Refused(f"more than {MOST_CHANGED:.0%} of the records changed")
+                    places.append(offset)
+                offset += len(line)
+        if next(noted, None) is not None:
+            raise Refused(f"{path.name} has fewer records than before")
+        offsets.append(places)
+    return Delta(changed, recited, offsets, fingerprint.value())
+
+
+def _check_changed(record: dict, noted: tuple, withdrawn: set[str], digest: bytes, path: Path) -> bytes:
+    """The changed record's cites digest, once it is known to be the same record in the same shape."""
+    _, record_id, _, noted_shape, _ = noted
+    if record["id"] != record_id:
+        raise Refused(f"{path.name} gained or lost records ({record['id']} is where {record_id} was)")
+    new_shape, cited = noted_digests(canonicalise(record), withdrawn, digest)
+    if new_shape != noted_shape:
+        raise Refused(f"{record_id} changed what other rows depend on (what matching compares, its "
+                      "documents, organisations, duplicates or first_seen)")
+    return cited
+
+
+class Fetcher:
+    """A record by id, read again where tonight's snapshot holds it (the last few kept in memory)."""
+
+    def __init__(self, state: State, offsets: list[array.array], records: Records, withdrawn: set[str]):
+        self.state, self.offsets, self.records, self.withdrawn = state, offsets, records, withdrawn
+        self.fetch = lru_cache(maxsize=KEPT_RECORDS)(self._read)
+
+    def __call__(self, record_id: str) -> dict:
+        return self.fetch(record_id)
+
+    def _read(self, record_id: str) -> dict:
+        number, position = self.state.where(record_id)
+        offset = position if number == CURATED else self.offsets[number][position]
+        return without_withdrawn_documents(self.records.fetch((number, offset)), self.withdrawn)
+
+
+class RowPutter:
+    """Puts a row in place of the row of the same id, keeping the full-text index in step; a row
+    that is already so is left alone."""
+
+    def __init__(self, conn: sqlite3.Connection, table: str):
+        columns = list(COLUMNS[table])
+        names = ", ".join(f"[{c}]" for c in columns)
+        self.conn, self.at = conn, columns.index("id")
+        self.index = SearchIndex(conn, table, columns)
+        self.select = f"select rowid, {names} from [{table}] where id = ?"
+        self.update = f"update [{table}] set {', '.join(f'[{c}] = ?' for c in columns)} where rowid = ?"
+
+    def put(self, values: tuple) -> bool:
+        found = self.conn.execute(self.select, (values[self.at],)).fetchone()
+        if found is None:
+            raise LookupError(f"no row {values[self.at]} to write over")
+        rowid, before = found[0], found[1:]
+        if before == tuple(values):
+            return False
+        self.index.delete(rowid, before)
+        self.conn.execute(self.update, (*values, rowid))
+        self.index.insert(rowid, values)
+        return True
+
+
+class Rewriter:
+    """Writes the rows of the changed records, and of the documents they cite, into a database."""
+
+    def __init__(self, conn: sqlite3.Connection, state: State, fetch: Fetcher):
+        self.conn, self.fetch = conn, fetch
+        self.groups = state.groups()
+        self.member_of = {member: merged for merged, members in self.groups.items() for member in members}
+        self.putters = {}
+        self.scratch = sqlite3.connect(":memory:")
+        columns = COLUMNS["documents"]
+        self.scratch.execute(f"create table documents ([id] text primary key, "
+                             f"{', '.join(f'[{c}]' for c in columns[1:])})")
+
+    def _put(self, table: str, values: tuple) -> bool:
+        putter = self.putters.get(table) or self.putters.setdefault(table, RowPutter(self.conn, table))
+        return putter.put(values)
+
+    def merged(self, merged_id: str) -> tuple[dict, list[dict]]:
+        members = [self.fetch(i) for i in self.groups[merged_id]]
+        return combine(members, members[0]), members
+
+    def rewrite(self, changed, recited: set[str]) -> dict[str, int]:
+        """Write the rows the changed records give, and the rows of the documents cited by those
+        that give them something else (`recited`); return how many rows changed, by table."""
+        counts: dict[str, int] = {}
+        documents, done = set(), set()
+        for record_id in sorted(changed):
+            row_id = self.member_of.get(record_id, record_id)
+            if row_id in done:
+                continue
+            done.add(row_id)
+            record = self.merged(row_id)[0] if row_id in self.groups else self.fetch(record_id)
+            if self._put(record["table"], event_row(record)):
+                counts[record["table"]] = counts.get(record["table"], 0) + 1
+            if recited.intersection(self.groups.get(row_id, [row_id])):
+                documents.update(d["id"] for d in record["documents"])
+        for document_id in sorted(documents):
+            if self._put("documents", self.folded(document_id)):
+                counts["documents"] = counts.get("documents", 0) + 1
+        return counts
+
+    def folded(self, document_id: str) -> tuple:
+        """A document's row as a full build writes it: each record citing it, in id order, then each
+        merged record citing it, upserted in turn."""
+        citing, merged = [], []
+        for (event_id,) in self.conn.execute("select event_id from citations where document_id = ?",
+                                             (document_id,)):
+            if event_id in self.groups:
+                record, members = self.merged(event_id)
+                citing += members
+                merged.append(record)
+            else:
+                citing.append(self.fetch(event_id))
+        self.scratch.execute("delete from documents")
+        for record in [*sorted(citing, key=lambda r: r["id"]), *merged]:
+            rows = [RowWriter.document_row(d, record) for d in record["documents"] if d["id"] == document_id]
+            self.scratch.executemany(UPSERT_DOCUMENT, rows)
+        return self.scratch.execute("select * from documents").fetchone()

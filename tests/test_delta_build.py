@@ -1,0 +1,189 @@
+"""The delta build writes only a night's edits, and gives the database a full build gives.
+
+Build N from the repository's text; edit a few records the way a night does without touching what
+other rows depend on (a summary reworded, a document's title, a row seen again later, one of them
+merged into a curated row), append a run to the run log; then build N+1 in full, and with the
+delta build from a copy of N and its state, and compare every table, view and full-text index. A
+night that changes more (a new row, a changed vendor, a new day while ids are unregistered) is
+refused with its reason and compared row by row instead (tests/test_incremental_build.py)."""
+
+import json
+import logging
+import shutil
+import sqlite3
+
+import pytest
+from conftest import REPO
+from test_incremental_build import contents, edit_snapshot
+
+from pipelines.build import build
+
+DATA = REPO / "data"
+FIRST, SECOND = "2026-11-21T00:00:00Z", "2026-12-01T00:00:00Z"
+EDITED_SUMMARY = "Synthetic edit: reworded overnight, zanzibarish."
+
+
+def groups_of(state_file) -> dict[str, str]:
+    """Each merged record of a snapshot → the row it was merged into."""
+    with sqlite3.connect(state_file) as conn:
+        return dict(conn.execute("select member_id, merged_id from groups join records on id = member_id "
+                                 "where number >= 0"))
+
+
+def edit_night(root, merged_member: str) -> None:
+    """A night of edits that keep every record's shape."""
+
+    def atlas(records):
+        single = next(r for r in records if r["documents"])
+        single["summary"] = EDITED_SUMMARY
+        single["documents"][0]["title"] = "Synthetic retitled report"
+        for later in records:  # a later record citing the same document gives another title, which loses
+            for document in later["documents"] if later is not single else ():
+                if document["id"] == single["documents"][0]["id"]:
+                    document["title"] = "Synthetic later title"
+        return records
+
+    def aiid(records):
+        member = next(r for r in records if r["id"] == merged_member)
+        member["last_seen"] = "2026-12-01"
+        member["summary"] = EDITED_SUMMARY
+        return records
+
+    edit_snapshot(root / "items" / "atlas.jsonl", atlas)
+    edit_snapshot(root / "items" / "aiid.jsonl", aiid)
+    run = {"run": "atlas-20261201T000000Z", "spider": "atlas", "started": "2026-12-01T00:00:00Z",
+           "finished": "2026-12-01T00:01:00Z", "status": "ok", "mode": "full", "items": 15}
+    with (root / "runs" / "atlas.jsonl").open("a") as log:
+        log.write(json.dumps(run) + "\n")
+    with (root / "runs" / "atlas.changes.jsonl").open("a") as log:
+        log.write(json.dumps({"run": run["run"], "id": "dep-atlas-example", "table": "deployments",
+                              "change": "changed", "diff": {"summary": ["before", "after"]}}) + "\n")
+
+
+def cite_twice(records):
+    """Two Atlas rows citing one document (each its own copy of it)."""
+    first, second = [r for r in records if r["documents"]][:2]
+    second["documents"].append(dict(first["documents"][0]))
+    return records
+
+
+def first_night(root, register: bool = False, prepare=None) -> dict:
+    shutil.copytree(DATA / "items", root / "items")
+    if prepare:
+        edit_snapshot(root / "items" / "atlas.jsonl", prepare)
+    shutil.copytree(DATA / "runs", root / "runs")
+    shutil.copytree(DATA / "curated", root / "curated")
+    common = dict(items_dir=root / "items", curated_dir=root / "curated",
+                  published_file=root / "published.txt", aliases_file=DATA / "aliases.csv",
+                  decisions_file=DATA / "decisions.csv",
+                  tombstones_file=DATA / "tombstones.yml", redactions_file=None, register=register)
+    (root / "n").mkdir()
+    build(root / "n" / "evidence.db", built_at=FIRST, **common)
+    return common
+
+
+def copy_last(root, name: str):
+    target = root / name / "evidence.db"
+    target.parent.mkdir()
+    shutil.copy(root / "n" / "evidence.db", target)
+    shutil.copy(root / "n" / "evidence.db.state", target.with_name("evidence.db.state"))
+    return target
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory):
+    root = tmp_path_factory.mktemp("delta")
+    common = first_night(root, prepare=cite_twice)
+    member = next(iter(groups_of(root / "n" / "evidence.db.state")))
+    edit_night(root, member)
+    (root / "full").mkdir()
+    build(root / "full" / "evidence.db", built_at=FIRST, **common)
+    return root, common, member
+
+
+def test_the_delta_build_equals_the_full_build(nights, caplog):
+    root, common, member = nights
+    target = copy_last(root, "delta")
+    with caplog.at_level(logging.INFO, logger="pipelines.build"):
+        build(target, built_at=FIRST, incremental=True, **common)
+    assert f"delta build on {target}: 3 changed records" in caplog.text
+    full, delta = contents(root / "full" / "evidence.db"), contents(target)
+    assert full.keys() == delta.keys()
+    for name in full:
+        assert delta[name] == full[name], name
+    merged_into = groups_of(root / "n" / "evidence.db.state")[member]
+    assert any(row[0] == merged_into for row in full["wrongful_arrests"])
+    with sqlite3.connect(target) as conn:
+        found = conn.execute("select summary from deployments_fts where deployments_fts match 'zanzibarish'")
+        assert found.fetchall() == [(EDITED_SUMMARY,)]
+        titles = conn.execute("select title from documents where title like 'Synthetic%'").fetchall()
+        assert titles == [("Synthetic retitled report",)]  # the first record citing it gives the title
+    assert ("atlas-20261201T000000Z", "dep-atlas-example") in [row[:2] for row in delta["changes"]]
+
+
+def test_the_next_delta_build_starts_from_the_state_it_left(nights, caplog):
+    root, common, _ = nights
+    target = copy_last(root, "again")
+    build(target, built_at=FIRST, incremental=True, **common)
+    with caplog.at_level(logging.INFO, logger="pipelines.build"):
+        build(target, built_at=FIRST, incremental=True, **common)
+    assert f"delta build on {target}: 0 changed records, rows written: {{}}" in caplog.text
+    assert contents(target) == contents(root / "full" / "evidence.db")
+
+
+def test_a_new_day_is_a_delta_once_every_id_is_registered(tmp_path, caplog):
+    common = first_night(tmp_path, register=True)
+    edit_night(tmp_path, next(iter(groups_of(tmp_path / "n" / "evidence.db.state"))))
+    registry = (tmp_path / "published.txt").read_text()
+    (tmp_path / "full").mkdir()
+    build(tmp_path / "full" / "evidence.db", built_at=SECOND, **common)
+    target = copy_last(tmp_path, "delta")
+    (tmp_path / "published.txt").write_text(registry)
+    with caplog.at_level(logging.INFO, logger="pipelines.build"):
+        build(target, built_at=SECOND, incremental=True, **common)
+    assert f"delta build on {target}: 2 changed records" in caplog.text
+    assert contents(target) == contents(tmp_path / "full" / "evidence.db")
+    assert (tmp_path / "published.txt").read_text() == registry
+
+
+def refused_because(root, common, caplog, built_at=FIRST) -> str:
+    target = copy_last(root, "refused")
+    with caplog.at_level(logging.INFO, logger="pipelines.build"):
+        build(target, built_at=built_at, incremental=True, **common)
+    [line] = [r.getMessage() for r in caplog.records if "delta build on" in r.getMessage()]
+    (root / "full").mkdir()
+    build(root / "full" / "evidence.db", built_at=built_at, **{**common, "register": False})
+    assert contents(target) == contents(root / "full" / "evidence.db")
+    return line
+
+
+def test_a_new_row_is_compared_row_by_row(tmp_path, caplog):
+    common = first_night(tmp_path)
+    edit_snapshot(tmp_path / "items" / "atlas.jsonl", lambda records: [
+        *records, dict(records[0], id="dep-atlas-aos9999", source_id="AOS9999")])
+    assert "refused: atlas.jsonl has more records than before" in refused_because(tmp_path, common, caplog)
+
+
+def test_a_changed_vendor_is_compared_row_by_row(tmp_path, caplog):
+    common = first_night(tmp_path)
+
+    def vendor(records):
+        records[1]["vendors"] = [*records[1].get("vendors", []), "Example Vendor"]
+        return records
+
+    edit_snapshot(tmp_path / "items" / "atlas.jsonl", vendor)
+    assert "changed what other rows depend on" in refused_because(tmp_path, common, caplog)
+
+
+def test_a_new_day_with_unregistered_ids_is_compared_row_by_row(tmp_path, caplog):
+    common = first_night(tmp_path)
+    assert "refused: the day changed" in refused_because(tmp_path, common, caplog, built_at=SECOND)
+
+
+def test_a_state_of_another_build_is_not_used(tmp_path, caplog):
+    common = first_night(tmp_path)
+    (tmp_path / "other").mkdir()
+    build(tmp_path / "other" / "evidence.db", built_at=FIRST, **{**common, "curated_dir": DATA / "curated",
+                                                                    "tombstones_file": None})
+    shutil.copy(tmp_path / "other" / "evidence.db.state", tmp_path / "n" / "evidence.db.state")
+    assert "written by another build" in refused_because(tmp_path, common, caplog)
