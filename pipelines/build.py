@@ -29,7 +29,7 @@ import yaml
 
 from pipelines.aliases import read_aliases, resolve
 from pipelines.claims import evaluate_claims
-from pipelines.delta import Fetcher, Refused, Rewriter, plan
+from pipelines.delta import Fetcher, Refused, Rewriter, open_state, plan
 from pipelines.events import resolve_events
 from pipelines.incremental import refill_search_indexes, reusable, update_from
 from pipelines.merge import Ages
@@ -45,7 +45,7 @@ from pipelines.schema import (
     create_tables,
     create_views,
 )
-from pipelines.state import State, finish_state, inputs_digest, stage_state, stage_update, state_path
+from pipelines.state import finish_state, inputs_digest, stage_state, stage_update, state_path
 from pipelines.stream import Records
 from pipelines.tables import insert_rows
 from pipelines.tombstones import orphans, read_tombstones
@@ -291,11 +291,11 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
     if not state_file.exists() or not db_path.exists():
         logger.info("delta build on %s refused: no database with a state beside it", db_path)
         return False
-    state = State(state_file)
-    staged_state = None
+    state = staged_state = None
     try:
         withdrawn = {t["id"] for t in read_tombstones(tombstones_file)}
         try:
+            state = open_state(state_file)
             delta = plan(db_path, records, state, inputs, built, withdrawn, read_redactions(redactions_file))
         except Refused as reason:
             logger.info("delta build on %s refused: %s; every row is compared instead", db_path, reason)
@@ -333,7 +333,8 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
         steps.done("synced to disk and swapped in")
         return True
     finally:
-        state.close()
+        if state is not None:
+            state.close()
         temporary.unlink(missing_ok=True)
         if staged_state is not None:
             staged_state.unlink(missing_ok=True)

@@ -62,10 +62,25 @@ def noted_digests(record: dict, withdrawn: set[str], digest: bytes) -> tuple[byt
     return shape(record, matched_fields(record), list(block_keys(record))), cites(record)
 
 
+def open_state(path: Path) -> State:
+    try:
+        return State(path)
+    except sqlite3.Error as error:
+        raise Refused(f"the state beside the database cannot be read ({error})") from error
+
+
 def plan(db_path: Path, records: Records, state: State, inputs: str, built: str, withdrawn: set[str],
          redactions: list[dict]) -> Delta:
     """The records whose lines changed since the build the state was written by; Refused if the
-    night changed more than their own rows."""
+    night changed more than their own rows, or if the state or the database cannot be read."""
+    try:
+        return _plan(db_path, records, state, inputs, built, withdrawn, redactions)
+    except sqlite3.Error as error:
+        raise Refused(f"the state or the database cannot be read ({error})") from error
+
+
+def _plan(db_path: Path, records: Records, state: State, inputs: str, built: str, withdrawn: set[str],
+          redactions: list[dict]) -> Delta:
     meta = state.meta
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
         facts = dict(conn.execute("select key, value from build"))

@@ -187,3 +187,22 @@ def test_a_state_of_another_build_is_not_used(tmp_path, caplog):
                                                                     "tombstones_file": None})
     shutil.copy(tmp_path / "other" / "evidence.db.state", tmp_path / "n" / "evidence.db.state")
     assert "written by another build" in refused_because(tmp_path, common, caplog)
+
+
+def test_a_night_that_changed_most_records_is_compared_row_by_row(tmp_path, caplog):
+    common = first_night(tmp_path)
+
+    def reword(records):
+        for record in records:
+            record["summary"] = EDITED_SUMMARY
+        return records
+
+    edit_snapshot(tmp_path / "items" / "atlas.jsonl", reword)
+    edit_snapshot(tmp_path / "items" / "aiid.jsonl", reword)
+    assert "refused: more than 10% of the records changed" in refused_because(tmp_path, common, caplog)
+
+
+def test_a_state_that_cannot_be_read_is_not_used(tmp_path, caplog):
+    common = first_night(tmp_path)
+    (tmp_path / "n" / "evidence.db.state").write_bytes(b"not a database, cut short by a full disk")
+    assert "the state beside the database cannot be read" in refused_because(tmp_path, common, caplog)
