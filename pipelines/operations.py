@@ -53,28 +53,44 @@ def mark_documents(db: sqlite_utils.Database, state: dict[str, dict]) -> None:
                     entry.get("live_checked"), entry.get("wayback_url"), doc_id])
 
 
+def _head_digest(path: Path, size: int) -> str:
+    """Digest of the first `size` bytes of a file, read a piece at a time."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while size > 0 and (piece := handle.read(min(size, 1 << 20))):
+            digest.update(piece)
+            size -= len(piece)
+    return digest.hexdigest()
+
+
 def changes_files(runs_dir: Path) -> dict[str, list]:
     """Each run log changes file → [its size, the digest of its text]."""
     found = {}
     for path in sorted(Path(runs_dir).glob(f"*{CHANGES_SUFFIX}")):
-        text = path.read_bytes()
-        found[path.name] = [len(text), hashlib.sha1(text, usedforsecurity=False).hexdigest()]
+        size = path.stat().st_size
+        found[path.name] = [size, _head_digest(path, size)]
     return found
 
 
-def _appended(runs_dir: Path, noted: dict[str, list]) -> list[bytes] | None:
-    """The text appended to each changes file since it was as `noted`; None if one changed otherwise."""
+def _appended(runs_dir: Path, noted: dict[str, list]):
+    """The changes appended to each changes file since it was as `noted`, one at a time; None if a
+    file changed otherwise."""
     paths = sorted(Path(runs_dir).glob(f"*{CHANGES_SUFFIX}"))
     if not set(noted) <= {path.name for path in paths}:
         return None
-    tails = []
+    starts = []
     for path in paths:
-        size, digest = noted.get(path.name, (0, hashlib.sha1(b"").hexdigest()))
-        text = path.read_bytes()
-        if hashlib.sha1(text[:size], usedforsecurity=False).hexdigest() != digest:
+        size, digest = noted.get(path.name, (0, None))
+        if path.stat().st_size < size or (size and _head_digest(path, size) != digest):
             return None
-        tails.append(text[size:])
-    return tails
+        starts.append((path, size))
+    return (json.loads(line) for path, size in starts for line in _lines_from(path, size) if line.strip())
+
+
+def _lines_from(path: Path, offset: int):
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        yield from handle
 
 
 def load_operations(db: sqlite_utils.Database, data_dir: Path) -> None:
@@ -90,12 +106,10 @@ def refresh_operations(db: sqlite_utils.Database, data_dir: Path, noted: dict[st
     runs_dir = Path(data_dir) / "runs"
     db.execute("delete from runs")
     db["runs"].insert_all(run_rows(runs_dir), columns=None)
-    tails = _appended(runs_dir, noted)
-    if tails is None:
+    changes = _appended(runs_dir, noted)
+    if changes is None:
         db.execute("delete from changes")
         changes = read_changes(runs_dir)
-    else:
-        changes = (json.loads(line) for tail in tails for line in tail.splitlines() if line.strip())
     insert_rows(db.conn, "changes", change_rows(changes))
     db.execute("delete from captures")
     _load_captures(db, data_dir)

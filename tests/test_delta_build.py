@@ -206,3 +206,19 @@ def test_a_state_that_cannot_be_read_is_not_used(tmp_path, caplog):
     common = first_night(tmp_path)
     (tmp_path / "n" / "evidence.db.state").write_bytes(b"not a database, cut short by a full disk")
     assert "the state beside the database cannot be read" in refused_because(tmp_path, common, caplog)
+
+
+def test_a_run_log_changed_otherwise_than_appended_is_loaded_again(tmp_path, caplog):
+    common = first_night(tmp_path)
+    changes = tmp_path / "runs" / "aiid.changes.jsonl"
+    kept = changes.read_text().splitlines(keepends=True)[1:]  # a maintainer pruned the oldest change
+    changes.write_text("".join(kept))
+    target = copy_last(tmp_path, "delta")
+    with caplog.at_level(logging.INFO, logger="pipelines.build"):
+        build(target, built_at=FIRST, incremental=True, **common)
+    assert f"delta build on {target}: 0 changed records" in caplog.text
+    (tmp_path / "full").mkdir()
+    build(tmp_path / "full" / "evidence.db", built_at=FIRST, **common)
+    delta = contents(target)
+    assert delta == contents(tmp_path / "full" / "evidence.db")
+    assert len(delta["changes"]) == len(contents(tmp_path / "n" / "evidence.db")["changes"]) - 1
