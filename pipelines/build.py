@@ -169,9 +169,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     state_file = state_path(db_path)
     files.append(state_file.with_name(state_file.name + ".tmp"))
     try:
-        # Rows are written on a thread of their own (pipelines/writer.py).
-        staged = sqlite_utils.Database(sqlite3.connect(rows_file if reuse else temporary,
-                                                       check_same_thread=False))
+        staged = sqlite_utils.Database(sqlite3.connect(rows_file if reuse else temporary))
         # A new file, swapped in only once it is complete and synced to disk: no journal, and no
         # sync per insert batch (they cost more than the whole build).
         staged.execute("PRAGMA journal_mode = OFF")

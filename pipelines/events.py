@@ -29,7 +29,6 @@ from pipelines.rows import RowWriter
 from pipelines.state import cites, shape
 from pipelines.stream import Records
 from pipelines.tombstones import read_tombstones, tombstone_rows, without_withdrawn_documents
-from pipelines.writer import Writer
 
 # The fields matching compares (pipelines/matching.py), kept for each record.
 MATCHED = ("id", "table", "source", "country", "region_code", "date", "date_precision", "person",
@@ -97,9 +96,8 @@ class Resolver:
         self.registered = registered
         self.tombstones = tombstones
         self.withdrawn_ids = {t["id"] for t in tombstones}
-        self.index = sqlite3.connect(index_path, isolation_level=None, check_same_thread=False)
+        self.index = sqlite3.connect(index_path, isolation_level=None)
         self.index.executescript(INDEX_SCHEMA)
-        self.index_writer = Writer(self.index)
         self.kept = KeptRecords(self.index)
 
     def read(self) -> Events:
@@ -136,7 +134,6 @@ class Resolver:
             if len(batch["kept"]) >= 5000:
                 self._write(batch)
         self._write(batch)
-        self.index_writer.wait()
         self.index.execute("commit")
         self.writer.finish()
         events.tombstones = tombstone_rows(self.tombstones, tables, self.registered)
@@ -147,7 +144,7 @@ class Resolver:
         for table, rows in batch.items():
             if rows:
                 marks = ", ".join("?" * len(rows[0]))
-                self.index_writer.executemany(f"insert into {table} values ({marks})", list(rows))
+                self.index.executemany(f"insert into {table} values ({marks})", rows)
                 rows.clear()
 
     def shared_documents(self) -> dict[str, set[str]]:
@@ -220,7 +217,6 @@ class Resolver:
 
     def close(self) -> None:
         self.writer.close()
-        self.index_writer.close()
         self.index.close()
         self.records.close()
 

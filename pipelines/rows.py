@@ -6,8 +6,8 @@ document and name one organisation: each is one row, the first record naming an 
 gives its name and kind, and each column of a document takes the first value any record citing
 it gives (records in id order; a merged record after the records merged into it), with the
 earliest first_seen and latest last_seen of those records. Rows are written in batches, in the
-caller's transaction, on a thread of their own while the next records are read
-(pipelines/writer.py); `remove` takes back the rows of records that were merged into another (the
+caller's transaction (on the reading thread: writer threads cost more in handing Python's lock
+back and forth than they saved); `remove` takes back the rows of records that were merged into another (the
 merged record is added in their place).
 """
 
@@ -18,7 +18,6 @@ from pipelines.organisations import named_organisations, organisation_id, organi
 from pipelines.schema import COLUMNS
 from pipelines.tables import stored
 from pipelines.vocab import EVENT_TABLES
-from pipelines.writer import Writer
 
 BATCH = 5_000
 STAGED = ("documents", "organisations")
@@ -63,7 +62,7 @@ def _seen(document: dict, record: dict, column: str, pick):
 def _staging(path: Path) -> sqlite3.Connection:
     """A file of its own for documents and organisations while records come: each row found by its
     id (a table without rowid is one tree), and copied in id order once all are known."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(path, isolation_level=None)
     conn.executescript("pragma journal_mode = off; pragma synchronous = off; pragma cache_size = -65536;")
     for table in STAGED:
         others = ", ".join(f"[{c}]" for c in COLUMNS[table][1:])
@@ -76,13 +75,10 @@ class RowWriter:
     """Writes records' rows into an open database whose tables exist (pipelines/schema.py)."""
 
     def __init__(self, conn: sqlite3.Connection, staging_path: Path):
-        """`conn` must be usable from another thread: the rows are written on one (pipelines/writer.py).
-        Documents and organisations are gathered in a file at staging_path until `complete`."""
+        """Documents and organisations are gathered in a file at staging_path until `complete`."""
         self.conn = conn
-        self.writer = Writer(conn)
         self.staging_path = staging_path
         self.staging = _staging(staging_path)
-        self.staging_writer = Writer(self.staging)
         self.pending: dict[str, list[tuple]] = {}
         self.sql = {table: _insert(table) for table in EVENT_TABLES}
         self.sql.update(citations=_insert("citations", "insert or ignore"),
@@ -141,19 +137,16 @@ class RowWriter:
         for table in (*STAGED, *EVENT_TABLES, "citations", "event_organisations"):
             rows = self.pending.pop(table, None)
             if rows:
-                (self.staging_writer if table in STAGED else self.writer).executemany(self.sql[table], rows)
+                (self.staging if table in STAGED else self.conn).executemany(self.sql[table], rows)
         self.queued = 0
 
     def finish(self) -> None:
-        """Write every row queued; the connection is the caller's again."""
+        """Write every row queued."""
         self.flush()
-        self.writer.wait()
-        self.staging_writer.wait()
 
     def complete(self) -> None:
         """Write every row queued, and the documents and organisations into the database, in id order."""
         self.finish()
-        self.staging_writer.close()
         self.staging.execute("commit")
         self.staging.close()
         self.conn.commit()  # a database is attached outside a transaction
@@ -164,5 +157,4 @@ class RowWriter:
         self.conn.execute("detach database staged")
 
     def close(self) -> None:
-        self.writer.close()
-        self.staging_writer.close()
+        self.staging.close()
