@@ -13,6 +13,7 @@ may match, not with all rows.
 
 import logging
 import sqlite3
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,12 +184,13 @@ class Resolver:
 
     def resolve(self, events: Events, decisions_file: Path | None, ages: Ages) -> Events:
         """Match, cluster and merge; the merged rows replace their records' rows."""
+        started = time.perf_counter()
         shared = self.shared_documents()
         blocks = self.blocks(shared)
         candidates = self.matchable(set().union(*blocks.values()) if blocks else set())
         matches = Matcher(candidates, self.repeating, shared=shared, blocks=blocks).matches()
-        logger.info("matching: %d blocks that can give a pair, %d rows in them, %d matches", len(blocks),
-                    len(candidates), len(matches))
+        logger.info("matching: %d blocks that can give a pair, %d rows in them, %d matches, in %.1f s",
+                    len(blocks), len(candidates), len(matches), time.perf_counter() - started)
         declared = {a["alias"]: i for i, aliases in self.declared.items() for a in aliases}
         clusters, events.candidates = cluster(self.kept, matches, read_decisions(decisions_file),
                                               self.repeating, declared)
