@@ -34,8 +34,9 @@ from nightly.loopback import CRAWL_SETTINGS, CaptureServer
 from nightly.night import REPO, Night, crawl_command, crawl_env
 from nightly.plan import SOURCES, Step, plan
 from nightly.redisserver import RedisServer
-from scrapers.distributed import key, worker_id
-from scrapers.runs import finish_run
+from pipelines.store import Snapshot
+from scrapers.distributed import handed_over, key, worker_id
+from scrapers.runs import finish_run, snapshot_arguments
 
 RUN_PARTS = ("run", "requests", "dupefilter", "records", "stats", "workers")
 JOIN_WAIT = 30 * 60  # how long the coordinator waits for workers of other machines
@@ -88,8 +89,6 @@ def wait_for_workers(server: redis.Redis, spider: str, deadline: float) -> list[
 def finish(server: redis.Redis, step: Step, night: Night, missing: list[str]) -> dict:
     """Merge what the workers handed over and finish the run once."""
     all_stats = [json.loads(s) for s in server.lrange(key(step.spider, "stats"), 0, -1)]
-    records = [(tuple(position), record) for position, record in
-               map(json.loads, server.lrange(key(step.spider, "records"), 0, -1))]
     stats = merge_stats(all_stats)
     if missing or not all_stats:
         stats["finish_reason"] = "worker_lost"
@@ -99,7 +98,10 @@ def finish(server: redis.Redis, step: Step, night: Night, missing: list[str]) ->
     settings.setdict({**night.settings, "FRT_ITEMS_DIR": str(night.items), "FRT_RUNS_DIR": str(night.runs),
                       "FRT_RUN_DATE": night.run_date}, priority="cmdline")
     crawler = Crawler(get_spider_loader(settings).load(step.spider), settings)
-    run = finish_run(crawler, stats, records, workers=len(all_stats))
+    snapshot = Snapshot(**snapshot_arguments(crawler, stats.get("frt/run/mode", "full")))
+    for position, record in handed_over(server, step.spider):
+        snapshot.add(record, position)
+    run = finish_run(crawler, stats, snapshot, workers=len(all_stats))
     server.delete(*(key(step.spider, part) for part in RUN_PARTS))
     return run
 

@@ -31,12 +31,19 @@ def _date(record: dict, field: str, problems: list[str]) -> None:
     record[f"{field}_precision"] = parsed[1] if parsed else None
 
 
-def _place(record: dict, problems: list[str]) -> None:
+def refuse_unknown_country(record: dict) -> dict:
+    """The record with its country as an ISO code; InvalidRecord if no list knows the country. The
+    one refusal normalisation makes, so that a crawl can refuse an item before the rest is done."""
     if record.get("country"):
         try:
             record["country"] = country_code(str(record["country"]))
         except UnknownPlace as error:
             raise InvalidRecord("country", record["country"], str(error)) from None
+    return record
+
+
+def _place(record: dict, problems: list[str]) -> None:
+    refuse_unknown_country(record)
     record["region_code"] = None
     if record.get("region") and record.get("country"):
         try:

@@ -1,20 +1,25 @@
 """Item snapshots: one sorted JSON-lines file per source, the text the database is built from.
 
-A run adds its records to a `Snapshot`; `commit` then writes `data/items/<source>.jsonl`
-atomically, sorted by id with sorted keys, so that the same items give the same bytes. Each
-record keeps the `first_seen` date of its first run; one a source stops listing stays, with
-`listed` false and its last `last_seen`; one listed again is `restored`. A run judged failed
-(by the run's monitors: an error, a layout change, far fewer items than the last good run) does
-not replace the snapshot: its records go to `<source>.rejected.jsonl` for a maintainer to read.
+A run adds its records to a `Snapshot` as they come, each with its position in the source
+(scrapers/order.py); `commit` then writes `data/items/<source>.jsonl` atomically, sorted by id
+with sorted keys, so that the same items give the same bytes. Each record keeps the `first_seen`
+date of its first run; one a source stops listing stays, with `listed` false and its last
+`last_seen`; one listed again is `restored`. A run judged failed (by the run's monitors: an error,
+a layout change, far fewer items than the last good run) does not replace the snapshot: its
+records go to `<source>.rejected.jsonl` for a maintainer to read.
 An incremental run (only what is newer than the snapshot) adds and updates records and never
 marks one as gone. `commit` also says what changed, record by record, with a field-level diff.
+
+Records sharing an id are settled in source order, whatever order they came in: the first keeps
+the id, a later identical one is a duplicate, a later different one is kept under the id with a
+hash of its content appended. So a single process and distributed workers, which see responses in
+different orders, commit the same snapshot.
 """
 
 import json
-import marshal
 import math
 import os
-import pickle
+import shutil
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
@@ -27,6 +32,8 @@ from pipelines.identify import short_hash
 BOOKKEEPING = ("first_seen", "last_seen", "listed")
 BOOKKEEPING_KEYS = frozenset(BOOKKEEPING)
 BATCH = 1000
+NO_POSITION = ("", "", "", 0)  # a record added without one comes after those with one, in arrival order
+OUTCOMES = {None: "unchanged", "added": "new"}  # a staged change → the outcome counted
 # In a line written by `dumps`, the top-level id is the last "id" key (only documents, which sort
 # before it, hold others), and each bookkeeping key appears once. A line where the counts say
 # otherwise is read with json.loads instead.
@@ -89,6 +96,10 @@ def _content(record: dict) -> dict:
     return {k: v for k, v in record.items() if k not in BOOKKEEPING}
 
 
+def _filled(value) -> bool:
+    return value not in (None, "", [], {})
+
+
 def diff(before: dict, after: dict) -> dict:
     """Field by field, what differs between two records: {field: [before, after]}."""
     old, new = _content(before), _content(after)
@@ -118,13 +129,19 @@ def _value_once(line: str, key: str):
     return next((value for text, value in LITERALS if line.startswith(text, start)), UNREAD)
 
 
+STAGING_PRAGMAS = "pragma journal_mode = off; pragma synchronous = off; pragma cache_size = -65536;"
+
+
 def _staging(directory: str) -> sqlite3.Connection:
     conn = sqlite3.connect(Path(directory) / "staging.db", isolation_level=None)
-    conn.executescript("""
-        pragma journal_mode = off; pragma synchronous = off;
+    conn.executescript(STAGING_PRAGMAS + """
         create table previous (id text primary key, line text not null, first_seen text,
                                last_seen text, listed integer not null);
-        create table run (id text primary key, line text not null, change text, tbl text);
+        create table run (id text primary key, line text not null, change text, tbl text,
+                          filled integer not null, url text, method text, body text, rank integer,
+                          arrival integer);
+        create table shared (origin text not null, url text, method text, body text, rank integer,
+                             arrival integer, record text not null, kept_as text, outcome text);
     """)
     return conn
 
@@ -164,69 +181,6 @@ class StagedRecords:
         return ((record["id"], record) for record in self.values())
 
 
-class RunRecords:
-    """A run's records with their positions in the source (url, method, body digest, rank),
-    staged on disk as they come and read back in position order: a crawl of a million items
-    holds none of them in memory."""
-
-    def __init__(self):
-        self._directory = tempfile.TemporaryDirectory(prefix="run-")
-        self._conn = sqlite3.connect(Path(self._directory.name) / "run.db", isolation_level=None)
-        self._conn.executescript("pragma journal_mode = off; pragma synchronous = off; create table "
-                                 "records (url text, method text, body text, rank integer, record blob)")
-        self._count = 0
-        self._pending: list[tuple] = []
-        self._last: tuple | None = None
-        self._in_order = True  # every position so far at or after the one before: no sort needed
-
-    def append(self, position: tuple, record: dict) -> None:
-        if self._in_order and self._last is not None:
-            try:
-                self._in_order = not position < self._last
-            except TypeError:
-                self._in_order = False
-        self._last = position
-        self._pending.append((*position, _staged(record)))
-        self._count += 1
-        if len(self._pending) >= BATCH:
-            self._flush()
-
-    def _flush(self) -> None:
-        self._conn.execute("begin")
-        self._conn.executemany("insert into records values (?, ?, ?, ?, ?)", self._pending)
-        self._conn.execute("commit")
-        self._pending = []
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self):
-        """(position, record) pairs in position order (in arrival order where positions tie)."""
-        self._flush()
-        order = "rowid" if self._in_order else "url, method, body, rank, rowid"
-        for *position, record in self._conn.execute("select url, method, body, rank, record from records "
-                                                    f"order by {order}"):
-            yield tuple(position), _unstaged(record)
-
-
-def _staged(record: dict) -> bytes:
-    """A record as bytes: marshal where it can (it keeps only built-in types, and reads a record back
-    faster than pickle, with the keys shared), else pickle. The first byte says which."""
-    try:
-        return b"m" + marshal.dumps(record)
-    except ValueError:
-        return b"p" + pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _unstaged(staged: bytes) -> dict:
-    return (marshal.loads if staged[:1] == b"m" else pickle.loads)(memoryview(staged)[1:])
-
-
-def in_position_order(records):
-    """(position, record) pairs sorted by position: RunRecords already are, a list is sorted."""
-    return records if isinstance(records, RunRecords) else sorted(records, key=lambda pair: pair[0])
-
-
 @dataclass
 class CommitResult:
     replaced: bool
@@ -241,20 +195,26 @@ class Snapshot:
     The previous snapshot and the run's records are staged in a temporary SQLite file, not held
     in memory, so a run of a million items needs no more memory than one of a thousand. Each
     record is written out (`dumps`) once; it is compared with the previous line as text, and
-    read back only when the text differs (to tell a real change, and say which fields)."""
+    read back only when the text differs (to tell a real change, and say which fields). Records
+    are added as they come; those whose id is taken are also kept in `shared`, with what was decided
+    for them, so that `settle` can decide an id again if its records came out of source order."""
 
-    def __init__(self, path: Path, run_date: str, incremental: bool = False):
+    def __init__(self, path: Path, run_date: str, incremental: bool = False, coverage: tuple = ()):
         self.path = Path(path)
         self.run_date = run_date
         self.incremental = incremental
-        self._directory = tempfile.TemporaryDirectory(prefix="snapshot-")
-        self._conn = _staging(self._directory.name)
+        self.coverage_fields = tuple(coverage)  # fields whose share filled `coverage` gives
+        self._directory = tempfile.mkdtemp(prefix="snapshot-")  # removed by `commit`
+        self._conn = _staging(self._directory)
         self._load_previous()
         self.previous = StagedRecords(self._conn, "previous")
         self.records = StagedRecords(self._conn, "run")
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "restored": 0, "duplicate": 0,
                        "renamed": 0}
+        self.added = 0  # records added, duplicates included
         self._pending = 0
+        self._latest: dict[str, tuple] = {}  # id several records share → the latest place decided
+        self._unsettled: set[str] = set()  # ids whose records came out of source order
 
     def _load_previous(self) -> None:
         self._had_previous = self.path.exists()
@@ -266,32 +226,114 @@ class Snapshot:
                                    _previous_rows(handle))
             self._conn.execute("commit")
 
+    def __getstate__(self) -> dict:
+        """A snapshot sent to another process: what is staged is on disk, the connection is not sent."""
+        if self._conn.in_transaction:
+            self._conn.execute("commit")
+        self._conn.close()
+        return {k: v for k, v in vars(self).items() if k not in ("_conn", "previous", "records")}
+
+    def __setstate__(self, state: dict) -> None:
+        vars(self).update(state)
+        self._conn = sqlite3.connect(Path(self._directory) / "staging.db", isolation_level=None)
+        self._conn.executescript(STAGING_PRAGMAS)
+        self._pending = 0
+        self.previous = StagedRecords(self._conn, "previous")
+        self.records = StagedRecords(self._conn, "run")
+
     @property
     def listed_before(self) -> int:
         return self._conn.execute("select count(*) from previous where listed").fetchone()[0]
 
-    def add(self, record: dict) -> str:
-        """Add one identified record; return how it compares with what is already known."""
+    def add(self, record: dict, position: tuple | None = None) -> str:
+        """Add one identified record, with its position in the source; return how it compares with
+        what is already known, or "unsettled" if it precedes, in the source, a record with its id
+        that came first (`settle` decides then)."""
         if not BOOKKEEPING_KEYS.isdisjoint(record):
             record = _content(record)
         self._begin()
+        self.added += 1
+        place = (*(position or NO_POSITION), self.added)
         line, change = self._line(record)
-        if not self._insert(record, line, change):
-            existing = self._conn.execute("select line from run where id = ?", (record["id"],)).fetchone()
-            if existing[0] == line or _content(json.loads(existing[0])) == record:
-                return self._count("duplicate")
-            record = {**record, "id": f"{record['id']}-{short_hash(dumps(record), 6)}"}
-            if record["id"] in self.records:
-                return self._count("duplicate")
-            self._count("renamed")
-            line, change = self._line(record)
-            self._insert(record, line, change)
-        return self._count({None: "unchanged", "added": "new"}.get(change, change))
+        if self._insert(record, line, change, place):
+            return self._count(OUTCOMES.get(change, change))
+        origin = record["id"]
+        latest = self._latest.get(origin) or self._place_of(origin)
+        if origin in self._unsettled or place < latest:
+            self._unsettled.add(origin)
+            self._share(origin, place, record, None, None)
+            return "unsettled"
+        self._latest[origin] = place
+        kept_as, outcome = self._after(record, line, place)
+        self._share(origin, place, record, kept_as, outcome)
+        return outcome
 
-    def _insert(self, record: dict, line: str, change: str | None) -> bool:
+    def _after(self, record: dict, line: str, place: tuple) -> tuple[str | None, str]:
+        """(id kept under, outcome) of a record whose id one before it in the source holds: a
+        duplicate if the two are the same, else kept under its id with its content's hash."""
+        existing = self._conn.execute("select line from run where id = ?", (record["id"],)).fetchone()
+        if existing[0] == line or _content(json.loads(existing[0])) == record:
+            return None, self._count("duplicate")
+        record = {**record, "id": f"{record['id']}-{short_hash(dumps(record), 6)}"}
+        if not self._stage(record, place):
+            return None, self._count("duplicate")
+        self._count("renamed")
+        return record["id"], self._count(OUTCOMES.get(self._staged_change(record["id"]), "new"))
+
+    def settle(self) -> None:
+        """Decide again, in source order, each id whose records came out of it: undo what was
+        counted and staged for them, then add them as a run in source order would have."""
+        for origin in sorted(self._unsettled):
+            self._begin()
+            holder = self._conn.execute("select line, change, url, method, body, rank, arrival "
+                                        "from run where id = ?", (origin,)).fetchone()
+            self._conn.execute("delete from run where id = ?", (origin,))
+            self._count(OUTCOMES.get(holder[1], holder[1]), -1)
+            group = [(tuple(holder[2:]), _content(json.loads(holder[0])))]
+            shared = self._conn.execute("select url, method, body, rank, arrival, record, kept_as, outcome "
+                                        "from shared where origin = ?", (origin,)).fetchall()
+            for *place, record, kept_as, outcome in shared:
+                if kept_as:
+                    self._conn.execute("delete from run where id = ?", (kept_as,))
+                    self._count("renamed", -1)
+                if outcome:
+                    self._count(outcome, -1)
+                group.append((tuple(place), json.loads(record)))
+            self._conn.execute("delete from shared where origin = ?", (origin,))
+            (place, first), *later = sorted(group, key=lambda member: member[0])
+            self._stage(first, place)
+            self._count(OUTCOMES.get(self._staged_change(origin), "new"))
+            for place, record in later:
+                self._after(record, self._line(record)[0], place)
+        self._unsettled.clear()
+
+    def coverage(self) -> dict[str, float]:
+        """Of the records kept, the share with each of `coverage_fields` filled."""
+        shares = "".join(f", sum(filled >> {n} & 1)" for n in range(len(self.coverage_fields)))
+        kept, *filled = self._conn.execute(f"select count(*){shares} from run").fetchone()
+        return {name: n / kept for name, n in zip(self.coverage_fields, filled, strict=True)} if kept else {}
+
+    def _stage(self, record: dict, place: tuple) -> bool:
+        return self._insert(record, *self._line(record), place)
+
+    def _staged_change(self, record_id: str) -> str | None:
+        return self._conn.execute("select change from run where id = ?", (record_id,)).fetchone()[0]
+
+    def _insert(self, record: dict, line: str, change: str | None, place: tuple) -> bool:
         """Stage the record's line; False (and nothing staged) if a record with its id is staged."""
-        return self._conn.execute("insert into run values (?, ?, ?, ?) on conflict (id) do nothing",
-                                  (record["id"], line, change, record.get("table"))).rowcount == 1
+        filled = sum(1 << n for n, name in enumerate(self.coverage_fields) if _filled(record.get(name)))
+        values = (record["id"], line, change, record.get("table"), filled, *place)
+        staged = self._conn.execute("insert into run values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                    "on conflict (id) do nothing", values)
+        return staged.rowcount == 1
+
+    def _place_of(self, record_id: str) -> tuple:
+        return tuple(self._conn.execute("select url, method, body, rank, arrival from run where id = ?",
+                                        (record_id,)).fetchone())
+
+    def _share(self, origin: str, place: tuple, record: dict, kept_as: str | None, outcome: str | None):
+        self._conn.execute("insert into shared values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           (origin, *place, dumps(record), kept_as, outcome))
 
     def _begin(self) -> None:
         """Stage adds a batch to a transaction: a transaction per statement costs more than the work."""
@@ -320,12 +362,13 @@ class Snapshot:
             return line, None
         return line, "changed"
 
-    def _count(self, outcome: str) -> str:
-        self.counts[outcome] += 1
+    def _count(self, outcome: str, step: int = 1) -> str:
+        self.counts[outcome] += step
         return outcome
 
     def commit(self, run_ok: bool, reason: str = "the run did not finish cleanly") -> CommitResult:
         """Write the merged snapshot, unless the run failed (then `reason` says why)."""
+        self.settle()
         if self._conn.in_transaction:
             self._conn.execute("commit")
         counts = dict(self.counts, items=len(self.records), gone=0)
@@ -350,7 +393,7 @@ class Snapshot:
             return CommitResult(True, "snapshot replaced", counts, sorted(changes, key=lambda c: c["id"]))
         finally:
             self._conn.close()
-            self._directory.cleanup()
+            shutil.rmtree(self._directory, ignore_errors=True)
 
     def _lines(self, sql: str, params=()):
         """Lines in id order from (id, line, no longer listed) rows."""

@@ -6,9 +6,10 @@ switches in scrapy-redis: its scheduler keeps the requests in Redis, so a worker
 may fetch any of them, and its duplicate filter, shared by all workers, lets no request be
 fetched twice (every worker's start request but the first is filtered out). `WorkerPresence`
 registers the worker in the run and keeps an idle worker open while another still has requests
-in flight, since their answers may bring more requests. A worker commits nothing: at its close
-`hand_over` puts its records (with their source positions) and its stats in Redis, and the
-coordinator finishes the run once. The run id (FRT_RUN_ID) comes from the coordinator.
+in flight, since their answers may bring more requests. A worker commits nothing: it puts its
+records (with their source positions) in Redis a batch at a time (`Handover`), at its close
+`hand_over` adds the rest and its stats, and the coordinator finishes the run once. The run id
+(FRT_RUN_ID) comes from the coordinator.
 
 Redis keys, for spider S: frt:S:run (the open run: its id and spider arguments),
 frt:S:requests, frt:S:dupefilter, frt:S:records, frt:S:stats, frt:S:workers (the workers that
@@ -25,7 +26,11 @@ import redis
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
+from pipelines.identify import identify
+from pipelines.normalise import normalise
+
 BUSY_TTL = 300
+HANDOVER_BATCH = 1000
 
 
 def key(spider: str, part: str) -> str:
@@ -95,12 +100,45 @@ def _jsonable(value):
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def hand_over(crawler, records: list[tuple]) -> None:
-    """Put a worker's records and stats in Redis for the coordinator; commit nothing here."""
-    server = redis.Redis.from_url(crawler.settings.get("FRT_REDIS_URL"))
+class Handover:
+    """A worker's records, with their source positions, put in Redis a batch at a time."""
+
+    def __init__(self, crawler, report):
+        self.server = redis.Redis.from_url(crawler.settings.get("FRT_REDIS_URL"))
+        self.key = key(crawler.spidercls.name, "records")
+        self.report = report  # called with the problems normalising a record met
+        self.pending: list[str] = []
+
+    def add(self, record: dict, position: tuple | None = None) -> None:
+        """Take a checked record: normalised and identified, it goes to Redis with the next batch."""
+        record, problems = normalise(record)
+        if problems:
+            self.report(f"{record['source']} {record['source_id']}", problems)
+        self.pending.append(json.dumps([list(position or ()), identify(record)]))
+        if len(self.pending) >= HANDOVER_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.server.rpush(self.key, *self.pending)
+            self.pending = []
+
+
+def handed_over(server: redis.Redis, spider: str):
+    """(position, record) pairs the workers put in Redis, read a batch at a time."""
+    records = key(spider, "records")
+    for start in range(0, server.llen(records), HANDOVER_BATCH):
+        for raw in server.lrange(records, start, start + HANDOVER_BATCH - 1):
+            position, record = json.loads(raw)
+            yield tuple(position) or None, record
+
+
+def hand_over(crawler, records: Handover) -> None:
+    """Put the rest of a worker's records and its stats in Redis for the coordinator; commit nothing
+    here."""
+    records.flush()
+    server = records.server
     name = crawler.spidercls.name
-    if records:
-        server.rpush(key(name, "records"), *(json.dumps([list(p), r]) for p, r in records))
     stats = {k: _jsonable(v) for k, v in crawler.stats.get_stats().items()}
     worker = crawler.settings.get("FRT_WORKER_ID")
     server.rpush(key(name, "stats"), json.dumps(stats, default=str))

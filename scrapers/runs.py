@@ -3,7 +3,8 @@
 `finish_run` ends a single-process crawl (called at spider close) and a distributed one (called
 by the coordinator after the last worker, over the workers' merged stats and records) alike:
 
-1. the run's records go into a Snapshot in source order (see scrapers/order.py);
+1. the run's records, added to its Snapshot as they came, are settled in source order (see
+   scrapers/order.py and pipelines/store.py);
 2. the figures the monitors need are added to the stats: items kept, items seen, the item count
    of the last good full run (data/runs/<spider>.jsonl, or the snapshot's listed rows before the
    first logged run), and the share of items with each field the spider's coverage rules name;
@@ -19,7 +20,7 @@ from pathlib import Path
 from spidermon.runners import MonitorRunner
 
 from pipelines.runlog import append_changes, append_run, last_good_run, read_runs
-from pipelines.store import Snapshot, in_position_order
+from pipelines.store import Snapshot
 from scrapers.monitors import RunMonitors, counts_of
 
 logger = logging.getLogger(__name__)
@@ -52,25 +53,15 @@ def _unused(name: str, crawler) -> str:
     return candidate
 
 
-def _filled(value) -> bool:
-    return value not in (None, "", [], {})
-
-
-class Coverage:
-    """spidermon's field coverage stats, over the run's records, for the fields the rules name."""
-
-    def __init__(self, rules: dict):
-        self.filled = {key.removeprefix("Event/"): 0 for key in rules if key.startswith("Event/")}
-        self.records = 0
-
-    def count(self, record: dict) -> None:
-        self.records += 1
-        for name in self.filled:
-            self.filled[name] += _filled(record.get(name))
-
-    def stats(self) -> dict[str, float]:
-        return {f"{COVERAGE_PREFIX}{name}": n / self.records for name, n in self.filled.items()
-                if self.records}
+def snapshot_arguments(crawler, mode: str) -> dict:
+    """What opens the run's Snapshot on the source's last one; it counts the coverage of the fields
+    the spider's coverage rules name."""
+    settings = crawler.settings
+    rules = settings.getdict("SPIDERMON_FIELD_COVERAGE_RULES")
+    return {"path": Path(settings.get("FRT_ITEMS_DIR")) / f"{crawler.spidercls.name}.jsonl",
+            "run_date": settings.get("FRT_RUN_DATE") or date.today().isoformat(),
+            "incremental": mode == "incremental",
+            "coverage": tuple(k.removeprefix("Event/") for k in rules if k.startswith("Event/"))}
 
 
 def judge(crawler, stats: dict) -> list[str]:
@@ -119,27 +110,18 @@ def run_line(stats: dict, name: str, status: str, counts: dict, error: str | Non
     }
 
 
-def finish_run(crawler, stats: dict, records, workers: int = 1) -> dict:
-    """Judge, commit or keep, and log one run; `records` are (source position, record) pairs
-    (a list, or the RunRecords a crawl staged on disk)."""
-    settings, name = crawler.settings, crawler.spidercls.name
-    mode = stats.get("frt/run/mode", "full")
-    snapshot = Snapshot(Path(settings.get("FRT_ITEMS_DIR")) / f"{name}.jsonl",
-                        settings.get("FRT_RUN_DATE") or date.today().isoformat(),
-                        incremental=mode == "incremental")
-    covered = Coverage(settings.getdict("SPIDERMON_FIELD_COVERAGE_RULES"))
-    for _, record in in_position_order(records):
-        outcome = snapshot.add(record)
-        stats[f"frt/snapshot/{outcome}"] = stats.get(f"frt/snapshot/{outcome}", 0) + 1
-        if outcome != "duplicate":
-            covered.count(record)
-    log_dir = runs_dir(settings)
+def finish_run(crawler, stats: dict, snapshot: Snapshot, workers: int = 1) -> dict:
+    """Judge, commit or keep, and log one run, whose records were added to `snapshot`."""
+    name = crawler.spidercls.name
+    snapshot.settle()
+    stats.update({f"frt/snapshot/{outcome}": n for outcome, n in snapshot.counts.items() if n})
+    log_dir = runs_dir(crawler.settings)
     last = last_good_run(read_runs(log_dir, name))
     dropped = counts_of(stats, "frt/dropped/")
     stats.update({"frt/run/items": len(snapshot.records),
-                  "frt/run/seen": len(records) + sum(dropped.values()),
+                  "frt/run/seen": snapshot.added + sum(dropped.values()),
                   "frt/run/reference_items": last["items"] if last else snapshot.listed_before,
-                  **covered.stats()})
+                  **{f"{COVERAGE_PREFIX}{field}": share for field, share in snapshot.coverage().items()}})
     failures = judge(crawler, stats)
     result = snapshot.commit(not failures, "; ".join(failures))
     stats["frt/snapshot_replaced"] = int(result.replaced)

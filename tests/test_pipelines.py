@@ -1,6 +1,6 @@
 """Pipelines on good and bad input: dates, places, validation, normalisation, ids, snapshots."""
 
-import datetime
+import itertools
 import json
 
 import pytest
@@ -9,7 +9,7 @@ from pipelines.dates import UnparseableDate, earliest, parse_date
 from pipelines.identify import canonical_url, document_id, event_id, identify, slug
 from pipelines.normalise import normalise
 from pipelines.places import UnknownPlace, country_code, find_country, locate, region
-from pipelines.store import RunRecords, Snapshot, dumps, line_bookkeeping, read_snapshot
+from pipelines.store import Snapshot, dumps, line_bookkeeping, read_snapshot
 from pipelines.validate import InvalidRecord, validate
 
 
@@ -266,22 +266,44 @@ def test_a_lines_bookkeeping_is_what_parsing_it_gives(record):
                                       parsed.get("listed", True))
 
 
-def test_run_records_come_back_as_they_were_appended():
-    records = RunRecords()  # a date is a type marshal cannot keep: its record is pickled instead
-    appended = [{"a": (1, 2.5), "b": [None, True], "c": {"d": "é"}}, {"when": datetime.date(2026, 1, 1)}]
-    for rank, record in enumerate(appended):
-        records.append(("https://example.org/", "GET", "", rank), record)
-    back = [record for _, record in records]
-    assert back == appended and type(back[0]["a"]) is tuple and type(back[1]["when"]) is datetime.date
+SHARED_ID_RUN = [  # in source order: two records of one id differ, a third repeats the first
+    ("https://example.org/a", 0, {"source_id": "7", "summary": "Example"}),
+    ("https://example.org/a", 1, {"source_id": "7", "summary": "Example", "operator": "Example Sheriff"}),
+    ("https://example.org/b", 0, {"source_id": "7", "summary": "Example"}),
+    ("https://example.org/b", 1, {"source_id": "8", "summary": None}),
+]
 
 
-@pytest.mark.parametrize("ranks", [(0, 1, 1, 2, 3), (3, 1, 2, 0, 1)])
-def test_run_records_come_back_in_position_order_ties_in_arrival_order(ranks):
-    records = RunRecords()
-    for arrival, rank in enumerate(ranks):
-        records.append(("https://example.org/", "GET", "", rank), {"arrival": arrival})
-    back = [(position[3], record["arrival"]) for position, record in records]
-    assert back == sorted((rank, arrival) for arrival, rank in enumerate(ranks))
+def _shared_id_run(path, order) -> tuple[bytes, dict, dict]:
+    snapshot = Snapshot(path, "2026-01-01", coverage=("operator", "summary"))
+    for index in order:
+        url, rank, fields = SHARED_ID_RUN[index]
+        snapshot.add(_identified(**fields), (url, "GET", "", rank))
+    snapshot.settle()
+    coverage = snapshot.coverage()
+    result = snapshot.commit(run_ok=True)
+    return path.read_bytes(), result.counts, coverage
+
+
+@pytest.mark.parametrize("order", sorted(set(itertools.permutations(range(len(SHARED_ID_RUN))))))
+def test_records_sharing_an_id_are_settled_in_source_order_whatever_order_they_came_in(tmp_path, order):
+    in_order = _shared_id_run(tmp_path / "in-order.jsonl", range(len(SHARED_ID_RUN)))
+    lines, counts, coverage = in_order
+    ids = [json.loads(line)["id"] for line in lines.decode().splitlines()]
+    assert ids[0] == "dep-example-7" and ids[1].startswith("dep-example-7-") and ids[2] == "dep-example-8"
+    assert read_snapshot(tmp_path / "in-order.jsonl")["dep-example-7"]["operator"] != "Example Sheriff"
+    assert (counts["new"], counts["renamed"], counts["duplicate"], counts["items"]) == (3, 1, 1, 3)
+    assert coverage == {"operator": 1.0, "summary": pytest.approx(2 / 3)}
+    assert _shared_id_run(tmp_path / "arrived.jsonl", order) == in_order
+
+
+def test_a_record_added_before_one_it_follows_in_the_source_is_unsettled_until_settle(tmp_path):
+    snapshot = Snapshot(tmp_path / "example.jsonl", "2026-01-01")
+    assert snapshot.add(_identified(source_id="7", operator="Example Sheriff"), ("u", "GET", "", 1)) == "new"
+    assert snapshot.add(_identified(source_id="7"), ("u", "GET", "", 0)) == "unsettled"
+    snapshot.settle()
+    assert snapshot.counts["new"] == 2 and snapshot.counts["renamed"] == 1
+    assert snapshot.records["dep-example-7"]["operator"] != "Example Sheriff"
 
 
 @pytest.mark.parametrize("value", [
