@@ -11,7 +11,7 @@ SPIDERS := atlas aiid
 workers ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test browser lint build scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis bench
+.PHONY: help install demo test browser lint build scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis wrk bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -66,6 +66,13 @@ scrape-distributed: $(STAMP) redis ## Every spider live, N worker processes shar
 documents: $(STAMP) ## Capture or check the cited pages that are due (WARC, sha256, Wayback copy, live status)
 	$(BIN)/scrapy crawl documents
 
+wrk: ## Install Debian's wrk for the benchmark's requests/s at 16 connections, if missing (needs root and apt-get)
+	@if command -v wrk >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update && apt-get install -y wrk) \
+		|| echo "wrk could not be installed: the benchmark reports no requests/s"; \
+	else echo "wrk is missing and needs root and apt-get to install: the benchmark reports no requests/s"; fi
+
 redis: ## Install Debian's redis-server for distributed runs and their tests, if missing (needs root and apt-get)
 	@if command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -73,7 +80,7 @@ redis: ## Install Debian's redis-server for distributed runs and their tests, if
 		|| echo "redis-server could not be installed: the distributed tests skip (they fail where CI=true)"; \
 	else echo "redis-server is missing and needs root and apt-get to install: the distributed tests skip (they fail where CI=true)"; fi
 
-bench: $(STAMP) ## Benchmark the pipeline and the site on generated data: make bench SCALE=1000000 (bench/results.json)
+bench: $(STAMP) wrk ## Benchmark the pipeline and the site on generated data: make bench SCALE=1000000 (bench/results.json)
 	$(BIN)/python -m bench.run --scale $(SCALE)
 
 serve: $(STAMP) ## Serve data/evidence.db with Datasette on http://127.0.0.1:$(PORT)

@@ -278,7 +278,7 @@ class Snapshot:
         if not self._stage(record, place):
             return None, self._count("duplicate")
         self._count("renamed")
-        return record["id"], self._count(OUTCOMES.get(self._staged_change(record["id"]), "new"))
+        return record["id"], self._count(self._staged_outcome(record["id"]))
 
     def settle(self) -> None:
         """Decide again, in source order, each id whose records came out of it: undo what was
@@ -302,7 +302,7 @@ class Snapshot:
             self._conn.execute("delete from shared where origin = ?", (origin,))
             (place, first), *later = sorted(group, key=lambda member: member[0])
             self._stage(first, place)
-            self._count(OUTCOMES.get(self._staged_change(origin), "new"))
+            self._count(self._staged_outcome(origin))
             for place, record in later:
                 self._after(record, self._line(record)[0], place)
         self._unsettled.clear()
@@ -316,8 +316,9 @@ class Snapshot:
     def _stage(self, record: dict, place: tuple) -> bool:
         return self._insert(record, *self._line(record), place)
 
-    def _staged_change(self, record_id: str) -> str | None:
-        return self._conn.execute("select change from run where id = ?", (record_id,)).fetchone()[0]
+    def _staged_outcome(self, record_id: str) -> str:
+        change = self._conn.execute("select change from run where id = ?", (record_id,)).fetchone()[0]
+        return OUTCOMES.get(change, change)
 
     def _insert(self, record: dict, line: str, change: str | None, place: tuple) -> bool:
         """Stage the record's line; False (and nothing staged) if a record with its id is staged."""

@@ -297,6 +297,39 @@ def test_records_sharing_an_id_are_settled_in_source_order_whatever_order_they_c
     assert _shared_id_run(tmp_path / "arrived.jsonl", order) == in_order
 
 
+LAST_NIGHT = [  # in source order, against a snapshot listing 7 and no longer listing 9
+    ("https://example.org/a", 0, {"source_id": "7", "summary": "Now"}),
+    ("https://example.org/a", 1, {"source_id": "7", "operator": "Example Sheriff"}),
+    ("https://example.org/a", 2, {"source_id": "9"}),
+    ("https://example.org/a", 3, {"source_id": "9", "operator": "Example Sheriff"}),
+]
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (1, 0, 3, 2), (3, 2, 1, 0)])
+def test_a_settled_id_is_counted_against_the_last_snapshot(tmp_path, order):
+    """An id whose records came out of source order is counted changed, restored or renamed as a
+    run in source order counts it."""
+    results = []
+    for arrival in (range(len(LAST_NIGHT)), order):
+        path = tmp_path / f"{len(results)}.jsonl"
+        first = Snapshot(path, "2026-01-01")
+        first.add(_identified(source_id="7"))
+        first.add(_identified(source_id="9"))
+        first.commit(run_ok=True)
+        second = Snapshot(path, "2026-01-02")
+        second.add(_identified(source_id="7"))
+        second.commit(run_ok=True)  # 9 is no longer listed
+        third = Snapshot(path, "2026-01-03")
+        for index in arrival:
+            url, rank, fields = LAST_NIGHT[index]
+            third.add(_identified(**fields), (url, "GET", "", rank))
+        result = third.commit(run_ok=True)
+        results.append((path.read_bytes(), result.counts, result.changes))
+    counts = results[0][1]
+    assert (counts["changed"], counts["restored"], counts["new"], counts["renamed"]) == (1, 1, 2, 2)
+    assert results[1] == results[0]
+
+
 def test_a_record_added_before_one_it_follows_in_the_source_is_unsettled_until_settle(tmp_path):
     snapshot = Snapshot(tmp_path / "example.jsonl", "2026-01-01")
     assert snapshot.add(_identified(source_id="7", operator="Example Sheriff"), ("u", "GET", "", 1)) == "new"

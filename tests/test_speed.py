@@ -214,3 +214,18 @@ def test_kept_results_are_not_walked_by_the_garbage_collector(database):
     kept = [entry for key, entry in state.cache.entries.items() if key not in before]
     assert len(kept) > 10 and sum(len(rows) for rows, _, _ in kept) > 100
     assert not any(gc.is_tracked(entry) for entry in kept)
+
+
+def test_a_tables_permission_rules_are_read_once_and_are_what_metadata_says(database):
+    async def checks():
+        datasette = site(database)
+        await datasette.invoke_startup()
+        allows = datasette._table_permission_allows
+        first = allows("evidence", "deployments")
+        for url in ("/evidence/deployments", "/evidence/documents", "/evidence/deployments"):
+            assert (await datasette.client.get(url)).status_code == 200
+        return first, allows("evidence", "deployments"), allows.cache_info()
+
+    first, again, info = asyncio.run(checks())
+    assert first == again == []  # the metadata sets no `allow` on a table: everyone may read
+    assert info.hits > info.misses > 0
