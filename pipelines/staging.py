@@ -5,7 +5,8 @@ the one refusal normalisation makes: an unknown country), so that a refused item
 it passes. The rest of the work per record (normalise, identify, its snapshot line, staging it
 on disk) goes, a batch at a time, to a process of its own: on a machine with two cores the
 crawl does not wait for it. The problems normalisation met come back with a later batch's
-answer, to be counted and logged by the crawl (`report`). A bounded queue keeps the crawl from
+answer, to be counted and logged by the crawl (`report`); a record that cannot be normalised or
+staged at all is one such problem (`staging_error`), and is not kept. A bounded queue keeps the crawl from
 running ahead of the staging by more than a few batches, so memory stays flat. `finish` waits
 for the last batch and returns the Snapshot, its staging file reopened in the calling process,
 ready to be judged and committed (scrapers/runs.py).
@@ -46,10 +47,14 @@ def _stage(snapshot_arguments: dict, inbox, outbox) -> None:
         while (message := inbox.get()) is not None:
             problems = []
             for record, position in _unpacked(message):
-                record, met = normalise(record)
+                label = f"{record.get('source')} {record.get('source_id')}"
+                try:
+                    record, met = normalise(record)
+                    snapshot.add(identify(record), position)
+                except Exception as error:  # one bad record is a problem counted, not the run's end
+                    met = [f"staging_error: {type(error).__name__}: {error}; the record was not kept"]
                 if met:
-                    problems.append((f"{record['source']} {record['source_id']}", met))
-                snapshot.add(identify(record), position)
+                    problems.append((label, met))
             if problems:
                 outbox.put(("problems", problems))
         outbox.put(("snapshot", pickle.dumps(snapshot)))  # pickled here, where its connection was opened

@@ -42,10 +42,21 @@ def test_staging_in_a_second_process_gives_the_snapshot_staging_here_gives(tmp_p
                for label, problems in reported)
 
 
-def test_a_failure_in_the_staging_process_is_an_error_in_the_crawl(tmp_path):
+def test_a_record_that_cannot_be_staged_is_a_problem_counted_and_the_rest_are_kept(tmp_path):
+    reported = []
+    staging = StagingProcess(lambda label, problems: reported.append((label, problems)),
+                             path=tmp_path / "example.jsonl", run_date="2026-01-01")
+    staging.add({"table": "deployments", "source": "example", "source_id": "1"})  # no documents
+    staging.add(record(source_id="2"))
+    snapshot = staging.finish()
+    assert snapshot.counts["new"] == 1 and snapshot.added == 1
+    assert reported == [("example 1", ["staging_error: KeyError: 'documents'; the record was not kept"])]
+
+
+def test_a_staging_process_that_dies_is_an_error_in_the_crawl_not_a_hang(tmp_path):
     staging = StagingProcess(lambda label, problems: None, path=tmp_path / "example.jsonl",
                              run_date="2026-01-01")
-    staging.add({"table": "deployments", "source": "example"})  # no source_id: identify fails there
-    with pytest.raises(RuntimeError, match="KeyError"):
+    staging._process.kill()
+    with pytest.raises(RuntimeError, match="the staging process ended"):
         staging.finish()
     assert not (tmp_path / "example.jsonl").exists()
