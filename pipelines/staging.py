@@ -39,6 +39,13 @@ def _unpacked(message: bytes) -> list:
     return (marshal.loads if message[:1] == b"m" else pickle.loads)(memoryview(message)[1:])
 
 
+def prepared(record: dict) -> tuple[str, dict, list[str]]:
+    """A checked record normalised and identified, with its label ("<source> <source id>") and the
+    problems normalising it met: what a snapshot or a distributed run's coordinator takes."""
+    record, problems = normalise(record)
+    return f"{record['source']} {record['source_id']}", identify(record), problems
+
+
 def _stage(snapshot_arguments: dict, inbox, outbox) -> None:
     """The second process: normalise, identify and add each record; send back, a batch at a time,
     the problems met, and at the end the snapshot."""
@@ -47,11 +54,11 @@ def _stage(snapshot_arguments: dict, inbox, outbox) -> None:
         while (message := inbox.get()) is not None:
             problems = []
             for record, position in _unpacked(message):
-                label = f"{record.get('source')} {record.get('source_id')}"
                 try:
-                    record, met = normalise(record)
-                    snapshot.add(identify(record), position)
+                    label, record, met = prepared(record)
+                    snapshot.add(record, position)
                 except Exception as error:  # one bad record is a problem counted, not the run's end
+                    label = f"{record.get('source')} {record.get('source_id')}"
                     met = [f"staging_error: {type(error).__name__}: {error}; the record was not kept"]
                 if met:
                     problems.append((label, met))

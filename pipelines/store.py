@@ -129,12 +129,15 @@ def _value_once(line: str, key: str):
     return next((value for text, value in LITERALS if line.startswith(text, start)), UNREAD)
 
 
-STAGING_PRAGMAS = "pragma journal_mode = off; pragma synchronous = off; pragma cache_size = -65536;"
+def _connect(directory: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(Path(directory) / "staging.db", isolation_level=None)
+    conn.executescript("pragma journal_mode = off; pragma synchronous = off; pragma cache_size = -65536;")
+    return conn
 
 
 def _staging(directory: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(Path(directory) / "staging.db", isolation_level=None)
-    conn.executescript(STAGING_PRAGMAS + """
+    conn = _connect(directory)
+    conn.executescript("""
         create table previous (id text primary key, line text not null, first_seen text,
                                last_seen text, listed integer not null);
         create table run (id text primary key, line text not null, change text, tbl text,
@@ -235,8 +238,7 @@ class Snapshot:
 
     def __setstate__(self, state: dict) -> None:
         vars(self).update(state)
-        self._conn = sqlite3.connect(Path(self._directory) / "staging.db", isolation_level=None)
-        self._conn.executescript(STAGING_PRAGMAS)
+        self._conn = _connect(self._directory)
         self._pending = 0
         self.previous = StagedRecords(self._conn, "previous")
         self.records = StagedRecords(self._conn, "run")
@@ -275,10 +277,11 @@ class Snapshot:
         if existing[0] == line or _content(json.loads(existing[0])) == record:
             return None, self._count("duplicate")
         record = {**record, "id": f"{record['id']}-{short_hash(dumps(record), 6)}"}
-        if not self._stage(record, place):
+        line, change = self._line(record)
+        if not self._insert(record, line, change, place):
             return None, self._count("duplicate")
         self._count("renamed")
-        return record["id"], self._count(self._staged_outcome(record["id"]))
+        return record["id"], self._count(OUTCOMES.get(change, change))
 
     def settle(self) -> None:
         """Decide again, in source order, each id whose records came out of it: undo what was
@@ -301,8 +304,9 @@ class Snapshot:
                 group.append((tuple(place), json.loads(record)))
             self._conn.execute("delete from shared where origin = ?", (origin,))
             (place, first), *later = sorted(group, key=lambda member: member[0])
-            self._stage(first, place)
-            self._count(self._staged_outcome(origin))
+            line, change = self._line(first)
+            self._insert(first, line, change, place)
+            self._count(OUTCOMES.get(change, change))
             for place, record in later:
                 self._after(record, self._line(record)[0], place)
         self._unsettled.clear()
@@ -312,13 +316,6 @@ class Snapshot:
         shares = "".join(f", sum(filled >> {n} & 1)" for n in range(len(self.coverage_fields)))
         kept, *filled = self._conn.execute(f"select count(*){shares} from run").fetchone()
         return {name: n / kept for name, n in zip(self.coverage_fields, filled, strict=True)} if kept else {}
-
-    def _stage(self, record: dict, place: tuple) -> bool:
-        return self._insert(record, *self._line(record), place)
-
-    def _staged_outcome(self, record_id: str) -> str:
-        change = self._conn.execute("select change from run where id = ?", (record_id,)).fetchone()[0]
-        return OUTCOMES.get(change, change)
 
     def _insert(self, record: dict, line: str, change: str | None, place: tuple) -> bool:
         """Stage the record's line; False (and nothing staged) if a record with its id is staged."""

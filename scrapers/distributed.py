@@ -26,8 +26,7 @@ import redis
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
-from pipelines.identify import identify
-from pipelines.normalise import normalise
+from pipelines.staging import prepared
 
 BUSY_TTL = 300
 HANDOVER_BATCH = 1000
@@ -111,10 +110,10 @@ class Handover:
 
     def add(self, record: dict, position: tuple | None = None) -> None:
         """Take a checked record: normalised and identified, it goes to Redis with the next batch."""
-        record, problems = normalise(record)
+        label, record, problems = prepared(record)
         if problems:
-            self.report(f"{record['source']} {record['source_id']}", problems)
-        self.pending.append(json.dumps([list(position or ()), identify(record)]))
+            self.report(label, problems)
+        self.pending.append(json.dumps([list(position or ()), record]))
         if len(self.pending) >= HANDOVER_BATCH:
             self.flush()
 
