@@ -12,31 +12,14 @@ for the last batch and returns the Snapshot, its staging file reopened in the ca
 ready to be judged and committed (scrapers/runs.py).
 """
 
-import marshal
-import multiprocessing
 import pickle
-import queue
-import traceback
 
 from pipelines.identify import identify
 from pipelines.normalise import normalise
+from pipelines.second_process import SecondProcess, packed, unpacked
 from pipelines.store import Snapshot
 
 BATCH = 500  # records a message
-QUEUED_BATCHES = 8  # messages in flight before `add` waits
-WAIT_S = 1  # how often a wait checks that the staging process is still there
-
-
-def _packed(batch: list) -> bytes:
-    """A batch as bytes: marshal where it can (built-in types only, and the fastest), else pickle."""
-    try:
-        return b"m" + marshal.dumps(batch)
-    except ValueError:
-        return b"p" + pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _unpacked(message: bytes) -> list:
-    return (marshal.loads if message[:1] == b"m" else pickle.loads)(memoryview(message)[1:])
 
 
 def prepared(record: dict) -> tuple[str, dict, list[str]]:
@@ -49,25 +32,21 @@ def prepared(record: dict) -> tuple[str, dict, list[str]]:
 def _stage(snapshot_arguments: dict, inbox, outbox) -> None:
     """The second process: normalise, identify and add each record; send back, a batch at a time,
     the problems met, and at the end the snapshot."""
-    try:
-        snapshot = Snapshot(**snapshot_arguments)
-        while (message := inbox.get()) is not None:
-            problems = []
-            for record, position in _unpacked(message):
-                try:
-                    label, record, met = prepared(record)
-                    snapshot.add(record, position)
-                except Exception as error:  # one bad record is a problem counted, not the run's end
-                    label = f"{record.get('source')} {record.get('source_id')}"
-                    met = [f"staging_error: {type(error).__name__}: {error}; the record was not kept"]
-                if met:
-                    problems.append((label, met))
-            if problems:
-                outbox.put(("problems", problems))
-        outbox.put(("snapshot", pickle.dumps(snapshot)))  # pickled here, where its connection was opened
-    except BaseException:  # handed to the crawl, which raises it at `finish`
-        outbox.put(("failed", traceback.format_exc()))
-        raise
+    snapshot = Snapshot(**snapshot_arguments)
+    while (message := inbox.get()) is not None:
+        problems = []
+        for record, position in unpacked(message):
+            try:
+                label, record, met = prepared(record)
+                snapshot.add(record, position)
+            except Exception as error:  # one bad record is a problem counted, not the run's end
+                label = f"{record.get('source')} {record.get('source_id')}"
+                met = [f"staging_error: {type(error).__name__}: {error}; the record was not kept"]
+            if met:
+                problems.append((label, met))
+        if problems:
+            outbox.put(("problems", problems))
+    outbox.put(("snapshot", pickle.dumps(snapshot)))  # pickled here, where its connection was opened
 
 
 class StagingProcess:
@@ -77,12 +56,8 @@ class StagingProcess:
 
     def __init__(self, report, **snapshot_arguments):
         self.report = report
-        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of the reactor
-        self._inbox = context.Queue(maxsize=QUEUED_BATCHES)
-        self._outbox = context.Queue()
-        self._process = context.Process(target=_stage, args=(snapshot_arguments, self._inbox, self._outbox),
-                                        name="frt-staging", daemon=True)
-        self._process.start()
+        self._process = SecondProcess(_stage, (snapshot_arguments,), name="frt-staging",
+                                      called="the staging process", doing="staging the run's records")
         self._batch: list[tuple] = []
         self.added = 0
 
@@ -93,15 +68,13 @@ class StagingProcess:
             self._send()
 
     def _send(self) -> None:
-        self._put(_packed(self._batch))
+        self._process.put(packed(self._batch))
         self._batch = []
-        while not self._outbox.empty():
-            self._answer(self._outbox.get())
+        for answer in self._process.ready():
+            self._answer(answer)
 
     def _answer(self, answer: tuple) -> Snapshot | None:
         kind, content = answer
-        if kind == "failed":
-            raise RuntimeError(f"staging the run's records failed in the staging process:\n{content}")
         if kind == "snapshot":
             return pickle.loads(content)
         for label, problems in content:
@@ -112,24 +85,8 @@ class StagingProcess:
         """Send the last batch, wait for the staging to end, and return its Snapshot."""
         if self._batch:
             self._send()
-        self._put(None)
-        snapshot = None
-        while snapshot is None:
-            try:
-                snapshot = self._answer(self._outbox.get(timeout=WAIT_S))
-            except queue.Empty:
-                self._check()
+        self._process.put(None)
+        while (answer := self._process.wait())[0] == "problems":
+            self._answer(answer)
         self._process.join()
-        return snapshot
-
-    def _put(self, message: bytes | None) -> None:
-        while True:
-            try:
-                return self._inbox.put(message, timeout=WAIT_S)
-            except queue.Full:
-                self._check()
-
-    def _check(self) -> None:
-        if not self._process.is_alive():
-            raise RuntimeError(f"the staging process ended (exit code {self._process.exitcode}) "
-                               "before the run's records were staged")
+        return self._answer(answer)

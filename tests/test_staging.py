@@ -56,7 +56,7 @@ def test_a_record_that_cannot_be_staged_is_a_problem_counted_and_the_rest_are_ke
 def test_a_staging_process_that_dies_is_an_error_in_the_crawl_not_a_hang(tmp_path):
     staging = StagingProcess(lambda label, problems: None, path=tmp_path / "example.jsonl",
                              run_date="2026-01-01")
-    staging._process.kill()
+    staging._process.process.kill()
     with pytest.raises(RuntimeError, match="the staging process ended"):
         staging.finish()
     assert not (tmp_path / "example.jsonl").exists()
