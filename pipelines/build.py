@@ -30,7 +30,7 @@ import yaml
 from pipelines.aliases import read_aliases, resolve
 from pipelines.claims import evaluate_claims
 from pipelines.delta import Fetcher, Refused, Rewriter, open_state, plan
-from pipelines.events import resolve_events
+from pipelines.events import matching_index, resolve_events
 from pipelines.incremental import refill_search_indexes, reusable, update_from
 from pipelines.merge import Ages
 from pipelines.operations import changes_files, load_operations, refresh_operations
@@ -44,6 +44,7 @@ from pipelines.schema import (
     create_search_indexes,
     create_tables,
     create_views,
+    indexing,
 )
 from pipelines.state import finish_state, inputs_digest, stage_state, stage_update, state_path
 from pipelines.stream import Records
@@ -55,6 +56,8 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 STORED_TABLES = (*EVENT_TABLES, "documents", "organisations", "citations", "event_organisations",
                  "id_aliases", "tombstones", "match_candidates", "sources")
 PAGE_TABLES = (*EVENT_TABLES, "documents", "organisations", "sources")
+# Their rows are all written before matching, which then uses only its own file for a while.
+INDEXED_WHILE_MATCHING = (*EVENT_TABLES, "citations", "event_organisations")
 logger = logging.getLogger(__name__)
 
 
@@ -117,8 +120,10 @@ class Steps:
 
     def done(self, step: str) -> None:
         now = time.perf_counter()
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-        logger.info("build: %s in %.1f s (peak memory %d MB)", step, now - self.started, peak)
+        peak, second = (resource.getrusage(who).ru_maxrss // 1024
+                        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        logger.info("build: %s in %.1f s (peak memory %d MB, second process %d MB)", step, now - self.started,
+                    peak, second)
         self.started = now
 
 
@@ -181,11 +186,12 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         staged.execute("PRAGMA secure_delete = ON")
         create_tables(staged)
         with staged.conn:  # one transaction
-            writer = RowWriter(staged.conn, staging_file)
+            writer = RowWriter(staged.conn, staging_file, matching_index(index_file))
             try:
                 events, resolver = resolve_events(
                     records, writer, index_file, sources_file, decisions_file, tombstones_file,
-                    Ages(published_days, built[:10]), {i: t for i, (t, _) in registered.items()})
+                    Ages(published_days, built[:10]), {i: t for i, (t, _) in registered.items()},
+                    while_matching=None if reuse else lambda: indexing(temporary, INDEXED_WHILE_MATCHING))
             except BaseException:
                 writer.close()
                 raise

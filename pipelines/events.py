@@ -15,6 +15,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from pipelines.aliases import OrganisationAliases
 from pipelines.clusters import cluster, read_decisions
 from pipelines.matching import MAX_BLOCK, Matcher, block_keys
 from pipelines.merge import Ages, Merger, combine, duplicate_aliases
-from pipelines.rows import RowWriter
+from pipelines.rows import Beside, RowWriter
 from pipelines.state import cites, shape
 from pipelines.stream import Records
 from pipelines.tombstones import read_tombstones, tombstone_rows, without_withdrawn_documents
@@ -36,13 +37,11 @@ MATCHED = ("id", "table", "source", "country", "region_code", "date", "date_prec
            "agency", "operator", "target", "jurisdiction", "kind", "vendors", "place")
 SEPARATOR = "\x1f"
 logger = logging.getLogger(__name__)
-INDEX_SCHEMA = """
-    pragma journal_mode = off; pragma synchronous = off;
-    create table kept (id text primary key, tbl text, source text, number integer, offset integer,
-                       fields blob);
-    create table keys (block text, id text, source text);
-    create table seen (id text, number integer, position integer, line blob, shape blob, cites blob);
-"""
+INDEX_TABLES = {
+    "kept": "id text primary key, tbl text, source text, number integer, offset integer, fields blob",
+    "keys": "block text, id text, source text",
+    "seen": "id text, number integer, position integer, line blob, shape blob, cites blob",
+}
 
 
 @dataclass
@@ -58,6 +57,15 @@ class Events:
 def matched_fields(record: dict) -> bytes:
     """The fields matching compares, as the index keeps them."""
     return orjson.dumps({f: record.get(f) for f in MATCHED})
+
+
+def matching_index(path: Path) -> Beside:
+    """A new file for what matching needs of each record, written beside the rows as they come."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        for table, columns in INDEX_TABLES.items():
+            conn.execute(f"create table {table} ({columns})")
+    return Beside(path, {table: f"insert into {table} values ({', '.join('?' * (columns.count(',') + 1))})"
+                         for table, columns in INDEX_TABLES.items()})
 
 
 def repeating_sources(sources_file: Path) -> frozenset[str]:
@@ -97,8 +105,7 @@ class Resolver:
         self.registered = registered
         self.tombstones = tombstones
         self.withdrawn_ids = {t["id"] for t in tombstones}
-        self.index = sqlite3.connect(index_path, isolation_level=None)
-        self.index.executescript(INDEX_SCHEMA)
+        self.index = sqlite3.connect(index_path, isolation_level=None)  # written by the writer's process
         self.kept = KeptRecords(self.index)
 
     def read(self) -> Events:
@@ -106,14 +113,13 @@ class Resolver:
         events = Events([], [], [], [])
         declared: dict[str, list[dict]] = {}
         tables: dict[str, str] = {}
-        batch = {"kept": [], "keys": [], "seen": []}
-        self.index.execute("begin")
+        beside = self.writer.keep_beside
         for record, where in self.records:
             record_id = record["id"]
             if record_id in self.withdrawn_ids:
                 # any change to a withdrawn record is a change of shape: its tombstone is made from it
-                batch["seen"].append((record_id, where.number, where.position, where.digest, where.digest,
-                                      where.digest))
+                beside("seen", [(record_id, where.number, where.position, where.digest, where.digest,
+                                 where.digest)])
                 tables[record_id] = record["table"]
                 tables.update((d["id"], "documents") for d in record["documents"])
                 events.aliases += duplicate_aliases(record, record)
@@ -125,28 +131,17 @@ class Resolver:
             if record.get("merged_ids"):
                 declared[record_id] = duplicate_aliases(record, record)
             events.organisation_aliases.add(record)
-            self.writer.add(record)
             matched, keys = matched_fields(record), list(block_keys(record))
-            batch["kept"].append((record_id, record["table"], record["source"], where.number, where.offset,
-                                  matched))
-            batch["keys"] += [(SEPARATOR.join(key), record_id, record["source"]) for key in keys]
-            batch["seen"].append((record_id, where.number, where.position, where.digest,
-                                  shape(record, matched, keys), cites(record)))
-            if len(batch["kept"]) >= 5000:
-                self._write(batch)
-        self._write(batch)
-        self.index.execute("commit")
+            beside("kept", [(record_id, record["table"], record["source"], where.number, where.offset,
+                             matched)])
+            beside("keys", [(SEPARATOR.join(key), record_id, record["source"]) for key in keys])
+            beside("seen", [(record_id, where.number, where.position, where.digest,
+                             shape(record, matched, keys), cites(record))])
+            self.writer.add(record)
         self.writer.finish()
         events.tombstones = tombstone_rows(self.tombstones, tables, self.registered)
         self.declared = declared
         return events
-
-    def _write(self, batch: dict[str, list]) -> None:
-        for table, rows in batch.items():
-            if rows:
-                marks = ", ".join("?" * len(rows[0]))
-                self.index.executemany(f"insert into {table} values ({marks})", rows)
-                rows.clear()
 
     def shared_documents(self) -> dict[str, set[str]]:
         """Each document only two kept rows cite → their ids (from the citations written so far, one
@@ -182,18 +177,28 @@ class Resolver:
         record = self.records.fetch(self.kept.where(record_id))
         return without_withdrawn_documents(record, self.withdrawn_ids)
 
-    def resolve(self, events: Events, decisions_file: Path | None, ages: Ages) -> Events:
-        """Match, cluster and merge; the merged rows replace their records' rows."""
+    def resolve(self, events: Events, decisions_file: Path | None, ages: Ages, while_matching=None) -> Events:
+        """Match, cluster and merge; the merged rows replace their records' rows. `while_matching`
+        starts work on the database's file in a second process (pipelines/second_process.py) once
+        matching has read what it needs from it; the merges wait for that work's result."""
         started = time.perf_counter()
         shared = self.shared_documents()
-        blocks = self.blocks(shared)
-        candidates = self.matchable(set().union(*blocks.values()) if blocks else set())
-        matches = Matcher(candidates, self.repeating, shared=shared, blocks=blocks).matches()
-        logger.info("matching: %d blocks that can give a pair, %d rows in them, %d matches, in %.1f s",
-                    len(blocks), len(candidates), len(matches), time.perf_counter() - started)
-        declared = {a["alias"]: i for i, aliases in self.declared.items() for a in aliases}
-        clusters, events.candidates = cluster(self.kept, matches, read_decisions(decisions_file),
-                                              self.repeating, declared)
+        meanwhile = while_matching() if while_matching else None
+        try:
+            blocks = self.blocks(shared)
+            candidates = self.matchable(set().union(*blocks.values()) if blocks else set())
+            matches = Matcher(candidates, self.repeating, shared=shared, blocks=blocks).matches()
+            logger.info("matching: %d blocks that can give a pair, %d rows in them, %d matches, in %.1f s",
+                        len(blocks), len(candidates), len(matches), time.perf_counter() - started)
+            declared = {a["alias"]: i for i, aliases in self.declared.items() for a in aliases}
+            clusters, events.candidates = cluster(self.kept, matches, read_decisions(decisions_file),
+                                                  self.repeating, declared)
+            if meanwhile:
+                meanwhile.result()
+        except BaseException:
+            if meanwhile:
+                meanwhile.stop()
+            raise
         merger = Merger(clusters, ages)
         for group in clusters.joined():
             merged, retired, members = merger.group([self.fetch(i) for i in group])
@@ -225,13 +230,13 @@ class Resolver:
 
 def resolve_events(records: Records, writer: RowWriter, index_path: Path, sources_file: Path,
                    decisions_file: Path | None, tombstones_file: Path | None, ages: Ages,
-                   registered: dict[str, str]) -> tuple:
+                   registered: dict[str, str], while_matching=None) -> tuple:
     """Write the rows of every published event; return the Events and the Resolver (to read a
     record again: a redaction needs the values it clears)."""
     resolver = Resolver(records, writer, index_path, repeating_sources(sources_file),
                         read_tombstones(tombstones_file), registered)
     try:
-        return resolver.resolve(resolver.read(), decisions_file, ages), resolver
+        return resolver.resolve(resolver.read(), decisions_file, ages, while_matching), resolver
     except BaseException:
         resolver.close()
         raise

@@ -5,17 +5,21 @@ organisation it names, and the organisations and documents themselves. Many reco
 document and name one organisation: each is one row, the first record naming an organisation
 gives its name and kind, and each column of a document takes the first value any record citing
 it gives (records in id order; a merged record after the records merged into it), with the
-earliest first_seen and latest last_seen of those records. Rows are written in batches, in the
-caller's transaction (on the reading thread: writer threads cost more in handing Python's lock
-back and forth than they saved); `remove` takes back the rows of records that were merged into another (the
-merged record is added in their place).
+earliest first_seen and latest last_seen of those records. Rows are written in batches: while the
+records are read once, by a second process (SQLite's inserts are most of a build's time, and a
+machine's second core takes them; threads could not, as they share Python's lock), then, for the
+few merged records, by this one in the caller's transaction. `remove` takes back the rows of
+records that were merged into another (the merged record is added in their place).
 """
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
+from typing import NamedTuple
 
 from pipelines.organisations import named_organisations, organisation_id, organisation_kind, registry
 from pipelines.schema import COLUMNS
+from pipelines.second_process import SecondProcess, packed, unpacked
 from pipelines.tables import stored
 from pipelines.vocab import EVENT_TABLES
 
@@ -54,36 +58,127 @@ def _insert(table: str, verb: str = "insert") -> str:
             f"values ({', '.join('?' for _ in columns)})")
 
 
+SQL = {**{table: _insert(table) for table in EVENT_TABLES},
+       "citations": _insert("citations", "insert or ignore"),
+       "event_organisations": _insert("event_organisations", "insert or ignore"),
+       "organisations": _insert("organisations"), "documents": UPSERT_DOCUMENT}
+WRITE_ORDER = (*STAGED, *EVENT_TABLES, "citations", "event_organisations")
+DATABASE_CACHE_MIB = 16  # the second process's: its rows are appended in key order
+STAGING_CACHE_MIB = 64
+BESIDE_CACHE_MIB = 16  # appended too
+
+
 def _seen(document: dict, record: dict, column: str, pick):
     mine, theirs = document.get(column), record.get(column)
     return pick(mine, theirs) if mine and theirs else mine or theirs or None
 
 
-def _staging(path: Path) -> sqlite3.Connection:
+def _create_staging(path: Path) -> None:
     """A file of its own for documents and organisations while records come: each row found by its
     id (a table without rowid is one tree), and copied in id order once all are known."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        for table in STAGED:
+            others = ", ".join(f"[{c}]" for c in COLUMNS[table][1:])
+            conn.execute(f"create table [{table}] ([id] text primary key, {others}) without rowid")
+
+
+def _open(path: str | Path, cache_mib: int) -> sqlite3.Connection:
+    """A connection to a file being built, in a transaction: no journal, no sync per write."""
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.executescript("pragma journal_mode = off; pragma synchronous = off; pragma cache_size = -65536;")
-    for table in STAGED:
-        others = ", ".join(f"[{c}]" for c in COLUMNS[table][1:])
-        conn.execute(f"create table [{table}] ([id] text primary key, {others}) without rowid")
+    conn.executescript(f"pragma journal_mode = off; pragma synchronous = off; "
+                       f"pragma cache_size = -{cache_mib << 10};")
     conn.execute("begin")
     return conn
+
+
+class Beside(NamedTuple):
+    """Rows the caller keeps in a file of its own while the records are read (matching's index,
+    pipelines/events.py): the file, and the insert statement of each of its tables."""
+
+    path: Path
+    inserts: dict[str, str]
+
+
+class Tables:
+    """Batches of rows written by this process: event rows, citations and links into `conn` (in
+    its caller's transaction), documents and organisations into the staging file, and rows beside
+    into their file."""
+
+    def __init__(self, conn: sqlite3.Connection, staging_path: Path, beside: Beside | None = None):
+        self.conn = conn
+        self.staging = _open(staging_path, STAGING_CACHE_MIB)
+        self.beside = beside and _open(beside.path, BESIDE_CACHE_MIB)
+        self.inserts = {**SQL, **(beside.inserts if beside else {})}
+        self.order = (*WRITE_ORDER, *(beside.inserts if beside else ()))
+
+    def write(self, pending: dict[str, list[tuple]]) -> None:
+        for table in self.order:
+            rows = pending.get(table)
+            if rows:
+                self._connection(table).executemany(self.inserts[table], rows)
+
+    def _connection(self, table: str) -> sqlite3.Connection:
+        if table in STAGED:
+            return self.staging
+        return self.conn if table in SQL else self.beside
+
+    def finish(self) -> None:
+        """Commit the staging file's rows and the rows beside."""
+        for conn in (self.staging, self.beside):
+            if conn:
+                conn.execute("commit")
+                conn.close()
+
+    def close(self) -> None:
+        self.staging.close()
+
+
+def _write_batches(db_path: str, staging_path: Path, beside: Beside | None, inbox, outbox) -> None:
+    """The second process: each batch written in order, committed at the end."""
+    tables = Tables(_open(db_path, DATABASE_CACHE_MIB), staging_path, beside)
+    while (message := inbox.get()) is not None:
+        tables.write(unpacked(message))
+    tables.finish()
+    tables.conn.execute("commit")
+    tables.conn.close()
+    outbox.put(("written",))
+
+
+class TablesProcess:
+    """Batches of rows written, as Tables writes them, by a second process into the file of `conn`
+    (which must hold no lock until `finish`), the staging file and the file beside."""
+
+    def __init__(self, conn: sqlite3.Connection, staging_path: Path, beside: Beside | None):
+        db_path = conn.execute("pragma database_list").fetchone()[2]
+        self.process = SecondProcess(_write_batches, (db_path, staging_path, beside), name="frt-rows",
+                                     called="the rows' writing process", doing="writing the rows")
+
+    def write(self, pending: dict[str, list[tuple]]) -> None:
+        self.process.put(packed(pending))
+
+    def finish(self) -> None:
+        """Wait for every batch to be written and committed."""
+        self.process.put(None)
+        self.process.result()
+
+    def close(self) -> None:
+        self.process.stop()
 
 
 class RowWriter:
     """Writes records' rows into an open database whose tables exist (pipelines/schema.py)."""
 
-    def __init__(self, conn: sqlite3.Connection, staging_path: Path):
-        """Documents and organisations are gathered in a file at staging_path until `complete`."""
+    def __init__(self, conn: sqlite3.Connection, staging_path: Path, beside: Beside | None = None):
+        """Documents and organisations are gathered in a file at staging_path until `complete`. The
+        rows queued until the first `finish` (the records read once, and the rows `keep_beside`
+        queues) are written by a second process (TablesProcess): the caller must not write into
+        conn's file or the file beside until then; the rows that follow (merged records) are
+        written by this process."""
         self.conn = conn
         self.staging_path = staging_path
-        self.staging = _staging(staging_path)
+        _create_staging(staging_path)
+        self.tables = TablesProcess(conn, staging_path, beside)
         self.pending: dict[str, list[tuple]] = {}
-        self.sql = {table: _insert(table) for table in EVENT_TABLES}
-        self.sql.update(citations=_insert("citations", "insert or ignore"),
-                        event_organisations=_insert("event_organisations", "insert or ignore"),
-                        organisations=_insert("organisations"), documents=UPSERT_DOCUMENT)
         registered = {organisation_id(o["name"]): (o["name"], o.get("kind"), o.get("country"),
                                                    o.get("website"), stored(sorted(o.get("aliases", []))))
                       for o in registry()}
@@ -93,6 +188,10 @@ class RowWriter:
 
     def _queue(self, table: str, rows: list[tuple]) -> None:
         self.pending.setdefault(table, []).extend(rows)
+
+    def keep_beside(self, table: str, rows: list[tuple]) -> None:
+        """Queue rows of a table in the file beside (written with the next batch of records)."""
+        self._queue(table, rows)
 
     def add(self, record: dict) -> None:
         """Queue the record's rows."""
@@ -134,21 +233,23 @@ class RowWriter:
             self.conn.execute("delete from event_organisations where event_id = ?", key)
 
     def flush(self) -> None:
-        for table in (*STAGED, *EVENT_TABLES, "citations", "event_organisations"):
-            rows = self.pending.pop(table, None)
-            if rows:
-                (self.staging if table in STAGED else self.conn).executemany(self.sql[table], rows)
+        if self.pending:
+            self.tables.write(self.pending)
+            self.pending = {}
         self.queued = 0
 
     def finish(self) -> None:
-        """Write every row queued."""
+        """Write every row queued; the first time, the second process writing them ends, and this
+        one writes what follows."""
         self.flush()
+        if isinstance(self.tables, TablesProcess):
+            self.tables.finish()
+            self.tables = Tables(self.conn, self.staging_path)
 
     def complete(self) -> None:
         """Write every row queued, and the documents and organisations into the database, in id order."""
         self.finish()
-        self.staging.execute("commit")
-        self.staging.close()
+        self.tables.finish()
         self.conn.commit()  # a database is attached outside a transaction
         self.conn.execute("attach database ? as staged", (str(self.staging_path),))
         for table in STAGED:
@@ -157,4 +258,4 @@ class RowWriter:
         self.conn.execute("detach database staged")
 
     def close(self) -> None:
-        self.staging.close()
+        self.tables.close()

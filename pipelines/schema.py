@@ -4,8 +4,11 @@ Every table has an explicit text primary key (or a compound key of text columns)
 never exposed. Column descriptions for readers live in metadata.yml.
 """
 
+from pathlib import Path
+
 import sqlite_utils
 
+from pipelines.second_process import SecondProcess
 from pipelines.vocab import EVENT_KINDS
 
 EVENT_COMMON = {
@@ -92,23 +95,52 @@ FTS_COLUMNS = {
 }
 
 
+FTS_HASH_BYTES = 64 << 20
+
+
 def create_tables(db: sqlite_utils.Database) -> None:
     for table, types in TYPES.items():
         db[table].create(types, pk=PRIMARY_KEYS.get(table, "id"),
                          foreign_keys=FOREIGN_KEYS.get(table), not_null={"id"} & set(types))
 
 
-def create_indexes(db: sqlite_utils.Database) -> None:
+def create_indexes(db: sqlite_utils.Database, tables: tuple[str, ...] | None = None) -> None:
+    """The indexes of facet and lookup columns (of `tables` only, when given)."""
     for indexed in (FACETS, LOOKUPS):
         for table, columns in indexed.items():
-            for column in columns:
-                db[table].create_index([column], if_not_exists=True)
+            if tables is None or table in tables:
+                for column in columns:
+                    db[table].create_index([column], if_not_exists=True)
+
+
+def _index_file(path: str, tables: tuple[str, ...], inbox, outbox) -> None:
+    db = sqlite_utils.Database(path)
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute("PRAGMA threads = 2")
+    create_indexes(db, tables)
+    db.close()
+    outbox.put(("indexed",))
+
+
+def indexing(path: Path, tables: tuple[str, ...]) -> SecondProcess:
+    """Start making the indexes of `tables` in the database file at `path` in a second process (its
+    `result()` waits until they are made); nothing else may use the file meanwhile."""
+    return SecondProcess(_index_file, (str(path), tables), name="frt-indexes",
+                         called="the indexing process", doing="indexing " + ", ".join(tables))
 
 
 def create_search_indexes(db: sqlite_utils.Database) -> None:
-    """Full-text indexes over the filled tables, without triggers: the build keeps them in step."""
+    """Full-text indexes over the filled tables, without triggers: the build keeps them in step.
+    Each is made as sqlite-utils' enable_fts makes it, but told to keep up to FTS_HASH_BYTES of
+    terms in memory before writing a segment (FTS5's default, 1 MiB, wrote ten times as many and
+    took half again as long to merge them: 10.1 s against 5.8 s for a million deployments)."""
     for table, columns in FTS_COLUMNS.items():
-        db[table].enable_fts(columns, tokenize="porter", create_triggers=False)
+        names = ", ".join(f'"{c}"' for c in columns)
+        db.execute(f'CREATE VIRTUAL TABLE "{table}_fts" USING FTS5 (\n    {names},\n'
+                   f'    tokenize=\'porter\',\n    content="{table}"\n)')
+        db.execute(f"insert into [{table}_fts]([{table}_fts], rank) values ('hashsize', ?)", [FTS_HASH_BYTES])
+        db[table].populate_fts(columns)
 
 
 def count_evidence(db: sqlite_utils.Database) -> None:
