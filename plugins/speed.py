@@ -25,11 +25,14 @@ track: full collections stay short. A query whose result could differ between tw
 the clock, changes()) is never kept, nor a page that runs one, and a mutable database is left alone.
 The Datasette 0.65.5 build installed here deep-copies every metadata source for each table
 permission check, several a page (a tenth of a row page's time with the project's metadata);
-metadata does not change while the site runs, so each table's answer is kept.
+metadata does not change while the site runs, so each table's answer is kept. Likewise the answers
+to questions about an immutable database's schema (its tables, hidden tables, FTS tables), which
+Datasette and its plugins ask again on every page.
 `/-/speed.json` tells whether the warm-up is done, with the caches' sizes, hits and misses.
 """
 
 import asyncio
+import copy
 import functools
 import gc
 import re
@@ -60,6 +63,9 @@ MAX_PAGES_BYTES = 128 << 20
 MAX_MATCHED_ROWIDS = 4_000_000  # FTS matches kept, in all (8 bytes each)
 VOLATILE = re.compile(r"\b(random|randomblob|changes|total_changes|last_insert_rowid)\s*\(|"
                       r"'now'|\bcurrent_(time|date|timestamp)\b", re.IGNORECASE)
+SCHEMA_QUESTIONS = ("table_exists", "table_names", "table_columns", "table_column_details", "primary_keys",
+                    "fts_table", "label_column_for_table", "foreign_keys_for_table", "hidden_table_names",
+                    "view_names", "get_all_foreign_keys", "get_table_definition", "get_view_definition")
 warming = ContextVar("warming", default=False)
 STATES = weakref.WeakKeyDictionary()
 
@@ -339,12 +345,28 @@ async def warm(datasette, state: State) -> None:
     state.warm_seconds = round(time.perf_counter() - started, 2)
 
 
+def keep_schema_answers(database) -> None:
+    """An immutable database's tables, views, columns, keys and full-text tables, asked once: every
+    page asks some of them again (datasette-search-all's menu link looks for a searchable table
+    on every page), each a trip to a query thread. Each caller gets its own copy."""
+    for question in SCHEMA_QUESTIONS:
+        original, answers = getattr(database, question), {}
+
+        async def kept(*args, _original=original, _answers=answers):
+            if args not in _answers:
+                _answers[args] = await _original(*args)
+            return copy.deepcopy(_answers[args])
+
+        setattr(database, question, kept)
+
+
 @hookimpl
 def startup(datasette):
     state = STATES.setdefault(datasette, State())
     for name, database in datasette.databases.items():
         if not database.is_mutable and not database.is_memory:
             database.execute = cached_execute(database, state)
+            keep_schema_answers(database)
             state.immutable.add(name)
     state.only_immutable = all(d.is_memory or not d.is_mutable for d in datasette.databases.values())
     table_allows = getattr(datasette, "_table_permission_allows", None)

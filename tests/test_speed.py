@@ -229,3 +229,31 @@ def test_a_tables_permission_rules_are_read_once_and_are_what_metadata_says(data
     first, again, info = asyncio.run(checks())
     assert first == again == []  # the metadata sets no `allow` on a table: everyone may read
     assert info.hits > info.misses > 0
+
+
+def test_an_immutable_databases_schema_is_read_once_and_each_caller_gets_its_own_copy(database):
+    async def answers():
+        reference, fast = site(database, immutable=False), site(database)
+        await fast.invoke_startup()
+        kept, expected = fast.get_database("evidence"), reference.get_database("evidence")
+        trips = []
+        original = kept.execute_fn
+
+        async def counted(fn):
+            trips.append(fn)
+            return await original(fn)
+
+        kept.execute_fn = counted
+        first = await questions(kept)
+        first[0].append("not a table")  # a caller changing its answer changes no one else's
+        trips_first = len(trips)
+        again = await questions(kept)
+        return again, len(trips) - trips_first, trips_first, await questions(expected)
+
+    async def questions(db):
+        return [await db.table_names(), await db.hidden_table_names(), await db.fts_table("deployments")]
+
+    again, trips_again, trips_first, expected = asyncio.run(answers())
+    assert again == expected and "not a table" not in again[0]
+    assert "deployments" in again[0] and "deployments_fts" in again[1] and again[2] == "deployments_fts"
+    assert trips_first >= 3 and trips_again == 0  # asked again: answered without a trip to the database
