@@ -21,6 +21,7 @@ import resource
 import shutil
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,6 +46,7 @@ from pipelines.schema import (
     create_tables,
     create_views,
     indexing,
+    move_counts,
 )
 from pipelines.state import finish_state, inputs_digest, stage_state, stage_update, state_path
 from pipelines.stream import Records
@@ -296,7 +298,10 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
         logger.info("delta build on %s refused: no database with a state beside it", db_path)
         return False
     state = staged_state = None
+    copying = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frt-copy")
     try:
+        # the kernel copies the database (sendfile, without Python's lock) while the snapshots are read
+        copied = copying.submit(shutil.copyfile, db_path, temporary)
         withdrawn = {t["id"] for t in read_tombstones(tombstones_file)}
         try:
             state = open_state(state_file)
@@ -305,16 +310,16 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
             logger.info("delta build on %s refused: %s; every row is compared instead", db_path, reason)
             return False
         steps.done(f"{len(delta.changed)} changed records found")
-        shutil.copyfile(db_path, temporary)
+        copied.result()
         db = open_new(temporary)
         with db.conn:
             fetch = Fetcher(state, delta.offsets, records, withdrawn)
-            written = Rewriter(db.conn, state, fetch).rewrite(delta.changed, delta.recited)
+            rewriter = Rewriter(db.conn, state, fetch)
+            written = rewriter.rewrite(delta.changed, delta.recited)
             refresh_operations(db, data_dir, json.loads(state.meta["changes"]))
             db.execute("delete from sources")
             insert_rows(db.conn, "sources", source_rows(sources_file, db.conn))
-            db.execute("delete from evidence_counts")
-            count_evidence(db)
+            move_counts(db, rewriter.moves)
             db.execute("delete from claims")
             claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
             db.execute("update build set value = ? where key = 'built_at'", [built])
@@ -337,6 +342,7 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
         steps.done("synced to disk and swapped in")
         return True
     finally:
+        copying.shutdown()  # the copy is over before its file goes
         if state is not None:
             state.close()
         temporary.unlink(missing_ok=True)

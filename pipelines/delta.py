@@ -9,7 +9,8 @@ and every changed record kept its shape, then nothing but the rows of those reco
 - the event row of each, or the merged row it belongs to, merged again from its records;
 - the documents the changed rows cite, each folded again from every record citing it, in the order
   and with the upsert of a full build (pipelines/rows.py);
-- the tables counted from the rows (sources, evidence_counts, claims), and the run log.
+- the tables counted from the rows (sources and claims counted again; evidence_counts moved by
+  the rows whose year or country changed, which a kept shape allows none of), and the run log.
 
 `plan` says which records changed or raises Refused with the reason; `rewrite` writes their rows
 into a copy of the database. Anything else (a new or lost row, a changed shape, another input, a
@@ -20,6 +21,7 @@ build gives (tests/test_delta_build.py).
 
 import array
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +39,7 @@ from pipelines.state import Fingerprint, State, cites, shape
 from pipelines.stream import CURATED, Records, line_digest
 from pipelines.tables import SearchIndex
 from pipelines.tombstones import without_withdrawn_documents
+from pipelines.vocab import EVENT_KINDS
 
 MOST_CHANGED = 0.1  # beyond this share of changed records, comparing every row costs less
 KEPT_RECORDS = 4096  # records read again and kept, for the documents that many records cite
@@ -168,17 +171,18 @@ class RowPutter:
         self.select = f"select rowid, {names} from [{table}] where id = ?"
         self.update = f"update [{table}] set {', '.join(f'[{c}] = ?' for c in columns)} where rowid = ?"
 
-    def put(self, values: tuple) -> bool:
+    def put(self, values: tuple) -> tuple | None:
+        """The row written over, or None where it was already so."""
         found = self.conn.execute(self.select, (values[self.at],)).fetchone()
         if found is None:
             raise LookupError(f"no row {values[self.at]} to write over")
         rowid, before = found[0], found[1:]
         if before == tuple(values):
-            return False
+            return None
         self.index.delete(rowid, before)
         self.conn.execute(self.update, (*values, rowid))
         self.index.insert(rowid, values)
-        return True
+        return before
 
 
 class Rewriter:
@@ -189,14 +193,20 @@ class Rewriter:
         self.groups = state.groups()
         self.member_of = {member: merged for merged, members in self.groups.items() for member in members}
         self.putters = {}
+        self.moves: Counter = Counter()  # evidence_counts' (year, kind, country) → rows gained or lost
         self.scratch = sqlite3.connect(":memory:")
         columns = COLUMNS["documents"]
         self.scratch.execute(f"create table documents ([id] text primary key, "
                              f"{', '.join(f'[{c}]' for c in columns[1:])})")
 
-    def _put(self, table: str, values: tuple) -> bool:
+    def _put(self, table: str, values: tuple) -> tuple | None:
         putter = self.putters.get(table) or self.putters.setdefault(table, RowPutter(self.conn, table))
         return putter.put(values)
+
+    def _move(self, table: str, before: tuple, after: tuple) -> None:
+        date, country = COLUMNS[table].index("date"), COLUMNS[table].index("country")
+        for row, rows in ((before, -1), (after, 1)):
+            self.moves[(row[date] and row[date][:4], EVENT_KINDS[table], row[country])] += rows
 
     def merged(self, merged_id: str) -> tuple[dict, list[dict]]:
         members = [self.fetch(i) for i in self.groups[merged_id]]
@@ -213,12 +223,15 @@ class Rewriter:
                 continue
             done.add(row_id)
             record = self.merged(row_id)[0] if row_id in self.groups else self.fetch(record_id)
-            if self._put(record["table"], event_row(record)):
+            row = event_row(record)
+            before = self._put(record["table"], row)
+            if before is not None:
                 counts[record["table"]] = counts.get(record["table"], 0) + 1
+                self._move(record["table"], before, row)
             if recited.intersection(self.groups.get(row_id, [row_id])):
                 documents.update(d["id"] for d in record["documents"])
         for document_id in sorted(documents):
-            if self._put("documents", self.folded(document_id)):
+            if self._put("documents", self.folded(document_id)) is not None:
                 counts["documents"] = counts.get("documents", 0) + 1
         return counts
 

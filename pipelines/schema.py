@@ -150,6 +150,16 @@ def count_evidence(db: sqlite_utils.Database) -> None:
                "from evidence group by 1, 2, 3 order by 1, 2, 3")
 
 
+def move_counts(db: sqlite_utils.Database, moves: dict[tuple, int]) -> None:
+    """Move evidence_counts by rows gained (or lost, when negative) for each (year, kind, country),
+    as count_evidence would count them again."""
+    for key, rows in moves.items():
+        if rows and not db.execute("update evidence_counts set rows = rows + ? where year is ? and kind is ? "
+                                   "and country is ?", [rows, *key]).rowcount:
+            db.execute("insert into evidence_counts values (?, ?, ?, ?)", [*key, rows])
+    db.execute("delete from evidence_counts where rows = 0")
+
+
 def create_views(db: sqlite_utils.Database) -> None:
     select = " union all ".join(
         f"select id, '{kind}' as kind, '{table}' as event_table, title, date, date_precision, year, "

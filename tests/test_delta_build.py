@@ -11,12 +11,15 @@ import json
 import logging
 import shutil
 import sqlite3
+from collections import Counter
 
 import pytest
+import sqlite_utils
 from conftest import REPO
 from test_incremental_build import contents, edit_snapshot
 
 from pipelines.build import build
+from pipelines.schema import count_evidence, move_counts
 
 DATA = REPO / "data"
 FIRST, SECOND = "2026-11-21T00:00:00Z", "2026-12-01T00:00:00Z"
@@ -222,3 +225,29 @@ def test_a_run_log_changed_otherwise_than_appended_is_loaded_again(tmp_path, cap
     delta = contents(target)
     assert delta == contents(tmp_path / "full" / "evidence.db")
     assert len(delta["changes"]) == len(contents(tmp_path / "n" / "evidence.db")["changes"]) - 1
+
+
+def test_moved_counts_are_the_counts_made_again(nights, tmp_path):
+    """evidence_counts moved by the rows a night changed (a year, a country, a date gone) is what
+    counting every row again gives: rows that join a new group add it, a group left empty goes."""
+    root, _, _ = nights
+    shutil.copy(root / "n" / "evidence.db", tmp_path / "evidence.db")
+    db = sqlite_utils.Database(tmp_path / "evidence.db")
+    rows = db.execute("select id, date, country from deployments where date is not null "
+                      "and country is not null order by id limit 3").fetchall()
+    assert len(rows) == 3
+    moves = Counter()
+    edits = [lambda date, country: ("1901-05-01", "AQ"), lambda date, country: (None, country),
+             lambda date, country: (date, None)]
+    for (row_id, date, country), edit in zip(rows, edits, strict=True):
+        new_date, new_country = edit(date, country)
+        db.execute("update deployments set date = ?, country = ? where id = ?",
+                   [new_date, new_country, row_id])
+        moves[(date[:4], "deployment", country)] -= 1
+        moves[(new_date and new_date[:4], "deployment", new_country)] += 1
+    move_counts(db, moves)
+    moved = db.execute("select * from evidence_counts order by 1, 2, 3").fetchall()
+    db.execute("delete from evidence_counts")
+    count_evidence(db)
+    assert moved == db.execute("select * from evidence_counts order by 1, 2, 3").fetchall()
+    assert ("1901", "deployment", "AQ", 1) in moved
