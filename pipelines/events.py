@@ -28,6 +28,7 @@ from pipelines.clusters import cluster, read_decisions
 from pipelines.matching import MAX_BLOCK, Matcher, block_keys
 from pipelines.merge import Ages, Merger, combine, duplicate_aliases
 from pipelines.rows import Beside, RowWriter
+from pipelines.schema import CITING
 from pipelines.state import cites, shape
 from pipelines.stream import Records
 from pipelines.tombstones import read_tombstones, tombstone_rows, without_withdrawn_documents
@@ -147,7 +148,7 @@ class Resolver:
         """Each document only two kept rows cite → their ids (from the citations written so far, one
         for each record and document: no row is merged yet)."""
         conn = self.writer.conn
-        sqlite_utils.Database(conn)["citations"].create_index(["document_id"], if_not_exists=True)
+        sqlite_utils.Database(conn)["citations"].create_index(list(CITING), if_not_exists=True)
         found = conn.execute(f"select document_id, group_concat(event_id, '{SEPARATOR}') from citations "
                              "group by document_id having count(*) = 2")
         return {document: set(ids.split(SEPARATOR)) for document, ids in found}

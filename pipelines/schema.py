@@ -86,7 +86,10 @@ FACETS = {
     "match_candidates": ("left_table", "note"),
 }
 # Columns the site looks rows up by that are no facet: a document's events, a row's aliases.
-LOOKUPS = {"citations": ("document_id",), "id_aliases": ("id",)}
+# the events citing a document, read from the index alone (matching groups three million citations
+# by document: 0.6 s from this index, 7 s from one on document_id that looks up each row)
+CITING = ("document_id", "event_id")
+LOOKUPS = {"citations": (CITING,), "id_aliases": (("id",),)}  # each index's columns
 FTS_COLUMNS = {
     "deployments": ("title", "summary", "operator", "vendor", "place", "region"),
     "wrongful_arrests": ("title", "summary", "person", "agency", "vendor", "place", "region"),
@@ -106,11 +109,14 @@ def create_tables(db: sqlite_utils.Database) -> None:
 
 def create_indexes(db: sqlite_utils.Database, tables: tuple[str, ...] | None = None) -> None:
     """The indexes of facet and lookup columns (of `tables` only, when given)."""
-    for indexed in (FACETS, LOOKUPS):
-        for table, columns in indexed.items():
-            if tables is None or table in tables:
-                for column in columns:
-                    db[table].create_index([column], if_not_exists=True)
+    for table, columns in FACETS.items():
+        if tables is None or table in tables:
+            for column in columns:
+                db[table].create_index([column], if_not_exists=True)
+    for table, indexes in LOOKUPS.items():
+        if tables is None or table in tables:
+            for columns in indexes:
+                db[table].create_index(list(columns), if_not_exists=True)
 
 
 def _index_file(path: str, tables: tuple[str, ...], inbox, outbox) -> None:
