@@ -34,7 +34,13 @@ from pipelines.delta import Fetcher, Refused, Rewriter, open_state, plan
 from pipelines.events import matching_index, resolve_events
 from pipelines.incremental import refill_search_indexes, reusable, update_from
 from pipelines.merge import Ages
-from pipelines.operations import changes_files, load_operations, refresh_operations
+from pipelines.operations import (
+    changes_files,
+    load_captures,
+    load_operations,
+    load_run_log,
+    refresh_operations,
+)
 from pipelines.published import check, published_now, read_registry, registered_with, write_registry
 from pipelines.redact import Redactor, read_redactions
 from pipelines.rows import RowWriter
@@ -45,9 +51,9 @@ from pipelines.schema import (
     create_search_indexes,
     create_tables,
     create_views,
-    indexing,
     move_counts,
 )
+from pipelines.second_process import SecondProcess
 from pipelines.state import finish_state, inputs_digest, stage_state, stage_update, state_path
 from pipelines.stream import Records
 from pipelines.tables import insert_rows
@@ -59,7 +65,7 @@ STORED_TABLES = (*EVENT_TABLES, "documents", "organisations", "citations", "even
                  "id_aliases", "tombstones", "match_candidates", "sources")
 PAGE_TABLES = (*EVENT_TABLES, "documents", "organisations", "sources")
 # Their rows are all written before matching, which then uses only its own file for a while.
-INDEXED_WHILE_MATCHING = (*EVENT_TABLES, "citations", "event_organisations")
+INDEXED_WHILE_MATCHING = (*EVENT_TABLES, "citations", "event_organisations", "runs", "changes")
 logger = logging.getLogger(__name__)
 
 
@@ -112,6 +118,25 @@ def open_new(path: Path) -> sqlite_utils.Database:
     db.execute("PRAGMA cache_size = -131072")  # 128 MiB
     db.execute("PRAGMA threads = 2")  # sorts for indexes on helper threads
     return db
+
+
+def _load_and_index(path: str, runs_dir: Path, inbox, outbox) -> None:
+    db = sqlite_utils.Database(path)  # SQLite's small default cache: the build's memory stays flat
+    for pragma in ("journal_mode = OFF", "synchronous = OFF", "threads = 2"):
+        db.execute(f"PRAGMA {pragma}")
+    load_run_log(db, runs_dir)
+    create_indexes(db, INDEXED_WHILE_MATCHING)
+    db.close()
+    outbox.put(("done",))
+
+
+def beside_matching(path: Path, runs_dir: Path) -> SecondProcess:
+    """Load the run log into the database being built at `path`, and make the indexes of the tables
+    already filled, in another process while matching works from its own file (`result()` waits
+    for the end); nothing else may use the database's file meanwhile."""
+    return SecondProcess(_load_and_index, (str(path), runs_dir), name="frt-beside-matching",
+                         called="the process working beside matching",
+                         doing="loading the run log and indexing " + ", ".join(INDEXED_WHILE_MATCHING))
 
 
 class Steps:
@@ -187,13 +212,14 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         # a free page of the file.
         staged.execute("PRAGMA secure_delete = ON")
         create_tables(staged)
+        runs_dir = Path(items_dir).parent / "runs"
         with staged.conn:  # one transaction
             writer = RowWriter(staged.conn, staging_file, matching_index(index_file))
             try:
                 events, resolver = resolve_events(
                     records, writer, index_file, sources_file, decisions_file, tombstones_file,
                     Ages(published_days, built[:10]), {i: t for i, (t, _) in registered.items()},
-                    while_matching=None if reuse else lambda: indexing(temporary, INDEXED_WHILE_MATCHING))
+                    while_matching=None if reuse else lambda: beside_matching(temporary, runs_dir))
             except BaseException:
                 writer.close()
                 raise
@@ -230,7 +256,10 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
                 changed = update_from(db, rows_file, STORED_TABLES)
             logger.info("incremental build on %s: %s", db_path, changed)
             steps.done("rows that differ written into a copy of the last database")
-        load_operations(db, Path(items_dir).parent)
+        if reuse:
+            load_operations(db, Path(items_dir).parent)
+        else:
+            load_captures(db, Path(items_dir).parent)  # the run log is loaded beside matching
         create_indexes(db)
         steps.done("run log and indexes")
         create_views(db)
@@ -259,7 +288,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         if register:
             write_registry(published_file, registered_with(registered, now, built[:10]))
         finish_state(staged_state, state_file, state_meta(fingerprint, built, register, records, curated_dir,
-                                                          ledgers, Path(items_dir).parent / "runs"))
+                                                          ledgers, runs_dir))
     finally:
         for path in files:
             path.unlink(missing_ok=True)

@@ -1,6 +1,6 @@
 """The operations tables: every spider run, what each run changed, and the captured documents.
 
-The build calls `load_operations` with the data folder (the parent of the items folder): it
+`load_operations` takes the data folder (the parent of the items folder): it
 reads the run log <data>/runs/ (pipelines/runlog.py) into `runs` and `changes`, and the captures
 of the cited documents, <data>/documents.jsonl (pipelines/captures.py), into `captures`; each
 captured document's row in `documents` gets the sha256 of its first capture, when it was taken,
@@ -94,11 +94,15 @@ def _lines_from(path: Path, offset: int):
 
 
 def load_operations(db: sqlite_utils.Database, data_dir: Path) -> None:
-    runs_dir = Path(data_dir) / "runs"
+    load_run_log(db, Path(data_dir) / "runs")
+    load_captures(db, data_dir)
+
+
+def load_run_log(db: sqlite_utils.Database, runs_dir: Path) -> None:
+    """The runs and their changes (they need no other table: a full build loads them beside matching)."""
     db["runs"].insert_all(run_rows(runs_dir), columns=None)
     with db.conn:
         insert_rows(db.conn, "changes", change_rows(read_changes(runs_dir)))
-    _load_captures(db, data_dir)
 
 
 def refresh_operations(db: sqlite_utils.Database, data_dir: Path, noted: dict[str, list]) -> None:
@@ -112,10 +116,10 @@ def refresh_operations(db: sqlite_utils.Database, data_dir: Path, noted: dict[st
         changes = read_changes(runs_dir)
     insert_rows(db.conn, "changes", change_rows(changes))
     db.execute("delete from captures")
-    _load_captures(db, data_dir)
+    load_captures(db, data_dir)
 
 
-def _load_captures(db: sqlite_utils.Database, data_dir: Path) -> None:
+def load_captures(db: sqlite_utils.Database, data_dir: Path) -> None:
     state = read_state(Path(data_dir) / "documents.jsonl")
     documents = {i for i in state if db.execute("select 1 from documents where id = ?", [i]).fetchone()}
     db["captures"].insert_all(capture_rows(state, documents), columns=None)

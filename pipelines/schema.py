@@ -4,11 +4,8 @@ Every table has an explicit text primary key (or a compound key of text columns)
 never exposed. Column descriptions for readers live in metadata.yml.
 """
 
-from pathlib import Path
-
 import sqlite_utils
 
-from pipelines.second_process import SecondProcess
 from pipelines.vocab import EVENT_KINDS
 
 EVENT_COMMON = {
@@ -117,23 +114,6 @@ def create_indexes(db: sqlite_utils.Database, tables: tuple[str, ...] | None = N
         if tables is None or table in tables:
             for columns in indexes:
                 db[table].create_index(list(columns), if_not_exists=True)
-
-
-def _index_file(path: str, tables: tuple[str, ...], inbox, outbox) -> None:
-    db = sqlite_utils.Database(path)
-    db.execute("PRAGMA journal_mode = OFF")
-    db.execute("PRAGMA synchronous = OFF")
-    db.execute("PRAGMA threads = 2")
-    create_indexes(db, tables)
-    db.close()
-    outbox.put(("indexed",))
-
-
-def indexing(path: Path, tables: tuple[str, ...]) -> SecondProcess:
-    """Start making the indexes of `tables` in the database file at `path` in a second process (its
-    `result()` waits until they are made); nothing else may use the file meanwhile."""
-    return SecondProcess(_index_file, (str(path), tables), name="frt-indexes",
-                         called="the indexing process", doing="indexing " + ", ".join(tables))
 
 
 def create_search_indexes(db: sqlite_utils.Database) -> None:
