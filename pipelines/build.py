@@ -147,10 +147,10 @@ class Steps:
 
     def done(self, step: str) -> None:
         now = time.perf_counter()
-        peak, second = (resource.getrusage(who).ru_maxrss // 1024
-                        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-        logger.info("build: %s in %.1f s (peak memory %d MB, second process %d MB)", step, now - self.started,
-                    peak, second)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        # this process's only: a spawned process's own peak, as the kernel counts it, includes
+        # what it shared with this one before it began (make bench adds them up instead)
+        logger.info("build: %s in %.1f s (peak memory %d MB)", step, now - self.started, peak)
         self.started = now
 
 
