@@ -82,11 +82,11 @@ FACETS = {
     "id_aliases": ("survivor_table",),
     "match_candidates": ("left_table", "note"),
 }
-# Columns the site looks rows up by that are no facet: a document's events, a row's aliases.
-# the events citing a document, read from the index alone (matching groups three million citations
-# by document: 0.6 s from this index, 7 s from one on document_id that looks up each row)
+# The events citing a document, read from the index alone (matching groups three million citations
+# by document: 0.6 s from this index, 7 s from one on document_id that looks each row up).
 CITING = ("document_id", "event_id")
-LOOKUPS = {"citations": (CITING,), "id_aliases": (("id",),)}  # each index's columns
+# Columns the site looks rows up by that are no facet, each index's: a document's events, a row's aliases.
+LOOKUPS = {"citations": (CITING,), "id_aliases": (("id",),)}
 FTS_COLUMNS = {
     "deployments": ("title", "summary", "operator", "vendor", "place", "region"),
     "wrongful_arrests": ("title", "summary", "person", "agency", "vendor", "place", "region"),
