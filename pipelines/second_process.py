@@ -6,9 +6,13 @@ where marshal cannot. The second process answers through another queue: ("failed
 when its work raised, which is raised here as a RuntimeError with that traceback; any other answer
 is the work's own. A second process that ends without answering is an error at the next wait,
 never a hang. It is spawned: a fresh interpreter, not a copy of this one (a crawl's reactor, a
-build's open files).
+build's open files). What its modules hold once imported is frozen out of the garbage collector's
+sweeps (`gc.freeze`): each batch unpacked makes thousands of containers that live until it is done,
+enough to set off a full sweep every few batches, and a full sweep of the imported libraries cost
+the staging of a million records 10 s.
 """
 
+import gc
 import marshal
 import multiprocessing
 import pickle
@@ -32,6 +36,7 @@ def unpacked(message: bytes):
 
 
 def _run(work, arguments: tuple, inbox, outbox) -> None:
+    gc.freeze()
     try:
         work(*arguments, inbox, outbox)
     except BaseException:  # handed to the first process, which raises it at its next wait

@@ -32,6 +32,7 @@ from pipelines.identify import short_hash
 BOOKKEEPING = ("first_seen", "last_seen", "listed")
 BOOKKEEPING_KEYS = frozenset(BOOKKEEPING)
 BATCH = 1000
+LINES_BUFFER = 1 << 20  # bytes: with the default 8 KiB, writing a million run lines took 10 s more
 NO_POSITION = ("", "", "", 0)  # a record added without one comes after those with one, in arrival order
 OUTCOMES = {None: "unchanged", "added": "new"}  # a staged change → the outcome counted
 # In a line written by `dumps`, the top-level id is the last "id" key (only documents, which sort
@@ -118,6 +119,19 @@ def line_bookkeeping(line: str) -> tuple[str, str | None, str | None, bool]:
     return record["id"], record.get("first_seen"), record.get("last_seen"), record.get("listed", True)
 
 
+def line_key(raw: bytes) -> tuple[str, bool]:
+    """(id, listed) of a snapshot line as bytes, without decoding or parsing all of it."""
+    at, listed = raw.rfind(b'"id":"'), raw.find(b'"listed":')
+    if (at >= 0 and listed >= 0 and raw.find(b'"listed":', listed + 1) < 0
+            and raw.count(b'"id":') == 1 + raw.count(b'"canonical_url":')):
+        end = raw.find(b'"', at + 6)
+        flag = raw[listed + 9:listed + 14]
+        if raw.find(b"\\", at + 6, end) < 0 and flag in (b"true,", b"true}", b"false"):
+            return raw[at + 6:end].decode(), flag.startswith(b"true")
+    record = json.loads(raw)
+    return record["id"], record.get("listed", True)
+
+
 def _value_once(line: str, key: str):
     """The text, null or boolean that a key appearing once in the line holds; UNREAD otherwise."""
     at = line.find(key)
@@ -138,9 +152,10 @@ def _connect(directory: str) -> sqlite3.Connection:
 def _staging(directory: str) -> sqlite3.Connection:
     conn = _connect(directory)
     conn.executescript("""
-        create table previous (id text primary key, line text not null, first_seen text,
-                               last_seen text, listed integer not null);
-        create table run (id text primary key, line text not null, change text, tbl text,
+        create table previous (id text primary key, listed integer not null, start integer not null,
+                               size integer not null);
+        create table run (id text primary key, start integer not null, size integer not null,
+                          change text, tbl text,
                           filled integer not null, url text, method text, body text, rank integer,
                           arrival integer);
         create table shared (origin text not null, url text, method text, body text, rank integer,
@@ -149,11 +164,70 @@ def _staging(directory: str) -> sqlite3.Connection:
     return conn
 
 
+class LineFile:
+    """A file of lines, each read again from where it starts and its size in bytes: the previous
+    snapshot, read in place (`writable` false), or the lines a run staged, appended as they come.
+    Sent to another process, it is opened again there; the previous snapshot must not have changed."""
+
+    def __init__(self, path: Path, writable: bool = False):
+        self.path, self.writable = Path(path), writable
+        self._open()
+        self.signature = self._signature()
+
+    def _open(self) -> None:
+        self._file = self.path.open("a+b" if self.writable else "rb", buffering=LINES_BUFFER)
+        self.size = self._flushed = os.fstat(self._file.fileno()).st_size
+
+    def _signature(self) -> tuple:
+        found = os.fstat(self._file.fileno())
+        return (found.st_ino, found.st_size, found.st_mtime_ns)
+
+    def append(self, line: str) -> tuple[int, int]:
+        """Add a line; (start, size) to read it again."""
+        data = line.encode()
+        start = self.size
+        self._file.write(data + b"\n")
+        self.size += len(data) + 1
+        return start, len(data)
+
+    def read(self, start: int, size: int) -> bytes:
+        if start + size > self._flushed:
+            self._file.flush()
+            self._flushed = self.size
+        return os.pread(self._file.fileno(), size, start)
+
+    def lines(self):
+        """(start, size, line) of each line that is not empty, from the first."""
+        self._file.seek(0)
+        start = 0
+        for raw in self._file:
+            line = raw.rstrip(b"\n")
+            if line:
+                yield start, len(line), line
+            start += len(raw)
+
+    def text(self, start: int, size: int) -> str:
+        return self.read(start, size).decode()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __getstate__(self) -> dict:
+        self._file.flush()
+        return {"path": self.path, "writable": self.writable, "signature": self.signature}
+
+    def __setstate__(self, state: dict) -> None:
+        vars(self).update(state)
+        self._open()
+        if not self.writable and self._signature() != self.signature:
+            raise RuntimeError(f"{self.path} changed while the run was staged: it is not committed over")
+
+
 class StagedRecords:
     """Records staged on disk, read like a dict of id → record (in id order)."""
 
-    def __init__(self, conn: sqlite3.Connection, table: str):
-        self.conn, self.table = conn, table
+    def __init__(self, conn: sqlite3.Connection, table: str, lines: LineFile):
+        self.conn, self.table, self.lines = conn, table, lines
 
     def __len__(self) -> int:
         return self.conn.execute(f"select count(*) from {self.table}").fetchone()[0]
@@ -163,10 +237,11 @@ class StagedRecords:
         return found.fetchone() is not None
 
     def __getitem__(self, record_id: str) -> dict:
-        row = self.conn.execute(f"select line from {self.table} where id = ?", (record_id,)).fetchone()
+        row = self.conn.execute(f"select start, size from {self.table} where id = ?",
+                                (record_id,)).fetchone()
         if row is None:
             raise KeyError(record_id)
-        return json.loads(row[0])
+        return json.loads(self.lines.read(*row))
 
     def get(self, record_id: str, default=None):
         try:
@@ -178,7 +253,8 @@ class StagedRecords:
         return (row[0] for row in self.conn.execute(f"select id from {self.table} order by id"))
 
     def values(self):
-        return (json.loads(row[0]) for row in self.conn.execute(f"select line from {self.table} order by id"))
+        rows = self.conn.execute(f"select start, size from {self.table} order by id")
+        return (json.loads(self.lines.read(*row)) for row in rows)
 
     def items(self):
         return ((record["id"], record) for record in self.values())
@@ -195,10 +271,12 @@ class CommitResult:
 class Snapshot:
     """The records of one run of one source, merged with that source's previous snapshot.
 
-    The previous snapshot and the run's records are staged in a temporary SQLite file, not held
-    in memory, so a run of a million items needs no more memory than one of a thousand. Each
-    record is written out (`dumps`) once; it is compared with the previous line as text, and
-    read back only when the text differs (to tell a real change, and say which fields). Records
+    What is known of the previous snapshot and of the run's records is staged in a temporary
+    SQLite file, not held in memory, so a run of a million items needs no more memory than one of
+    a thousand: for each id, where its line starts and its size, in the previous snapshot (read in
+    place) or in the file of the run's lines (`LineFile`). Each record is written out (`dumps`)
+    once; it is compared with the previous line as text, and read back only when the text differs
+    (to tell a real change, and say which fields). Records
     are added as they come; those whose id is taken are also kept in `shared`, with what was decided
     for them, so that `settle` can decide an id again if its records came out of source order."""
 
@@ -209,9 +287,9 @@ class Snapshot:
         self.coverage_fields = tuple(coverage)  # fields whose share filled `coverage` gives
         self._directory = tempfile.mkdtemp(prefix="snapshot-")  # removed by `commit`
         self._conn = _staging(self._directory)
-        self._load_previous()
-        self.previous = StagedRecords(self._conn, "previous")
-        self.records = StagedRecords(self._conn, "run")
+        self._previous = self._load_previous()
+        self._run = LineFile(Path(self._directory) / "run.jsonl", writable=True)
+        self.records = StagedRecords(self._conn, "run", self._run)
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "restored": 0, "duplicate": 0,
                        "renamed": 0}
         self.added = 0  # records added, duplicates included
@@ -219,29 +297,30 @@ class Snapshot:
         self._latest: dict[str, tuple] = {}  # id several records share → the latest place decided
         self._unsettled: set[str] = set()  # ids whose records came out of source order
 
-    def _load_previous(self) -> None:
+    def _load_previous(self) -> LineFile | None:
+        """Where each line of the previous snapshot is, by id; the snapshot, to read them from."""
         self._had_previous = self.path.exists()
         if not self._had_previous:
-            return
-        with self.path.open(encoding="utf-8") as handle:
-            self._conn.execute("begin")
-            self._conn.executemany("insert or replace into previous values (?, ?, ?, ?, ?)",
-                                   _previous_rows(handle))
-            self._conn.execute("commit")
+            return None
+        previous = LineFile(self.path)
+        self._conn.execute("begin")
+        self._conn.executemany("insert or replace into previous values (?, ?, ?, ?)",
+                               _previous_rows(previous))
+        self._conn.execute("commit")
+        return previous
 
     def __getstate__(self) -> dict:
         """A snapshot sent to another process: what is staged is on disk, the connection is not sent."""
         if self._conn.in_transaction:
             self._conn.execute("commit")
         self._conn.close()
-        return {k: v for k, v in vars(self).items() if k not in ("_conn", "previous", "records")}
+        return {k: v for k, v in vars(self).items() if k not in ("_conn", "records")}
 
     def __setstate__(self, state: dict) -> None:
         vars(self).update(state)
         self._conn = _connect(self._directory)
         self._pending = 0
-        self.previous = StagedRecords(self._conn, "previous")
-        self.records = StagedRecords(self._conn, "run")
+        self.records = StagedRecords(self._conn, "run", self._run)
 
     @property
     def listed_before(self) -> int:
@@ -273,8 +352,9 @@ class Snapshot:
     def _after(self, record: dict, line: str, place: tuple) -> tuple[str | None, str]:
         """(id kept under, outcome) of a record whose id one before it in the source holds: a
         duplicate if the two are the same, else kept under its id with its content's hash."""
-        existing = self._conn.execute("select line from run where id = ?", (record["id"],)).fetchone()
-        if existing[0] == line or _content(json.loads(existing[0])) == record:
+        existing = self._run.text(*self._conn.execute("select start, size from run where id = ?",
+                                                      (record["id"],)).fetchone())
+        if existing == line or _content(json.loads(existing)) == record:
             return None, self._count("duplicate")
         record = {**record, "id": f"{record['id']}-{short_hash(dumps(record), 6)}"}
         line, change = self._line(record)
@@ -288,11 +368,11 @@ class Snapshot:
         counted and staged for them, then add them as a run in source order would have."""
         for origin in sorted(self._unsettled):
             self._begin()
-            holder = self._conn.execute("select line, change, url, method, body, rank, arrival "
+            holder = self._conn.execute("select start, size, change, url, method, body, rank, arrival "
                                         "from run where id = ?", (origin,)).fetchone()
             self._conn.execute("delete from run where id = ?", (origin,))
-            self._count(OUTCOMES.get(holder[1], holder[1]), -1)
-            group = [(tuple(holder[2:]), _content(json.loads(holder[0])))]
+            self._count(OUTCOMES.get(holder[2], holder[2]), -1)
+            group = [(tuple(holder[3:]), _content(json.loads(self._run.read(*holder[:2]))))]
             shared = self._conn.execute("select url, method, body, rank, arrival, record, kept_as, outcome "
                                         "from shared where origin = ?", (origin,)).fetchall()
             for *place, record, kept_as, outcome in shared:
@@ -318,10 +398,11 @@ class Snapshot:
         return {name: n / kept for name, n in zip(self.coverage_fields, filled, strict=True)} if kept else {}
 
     def _insert(self, record: dict, line: str, change: str | None, place: tuple) -> bool:
-        """Stage the record's line; False (and nothing staged) if a record with its id is staged."""
+        """Stage the record's line; False (and nothing staged) if a record with its id is staged.
+        (Its line is appended to the run's lines either way, and left unread in the second case.)"""
         filled = sum(1 << n for n, name in enumerate(self.coverage_fields) if _filled(record.get(name)))
-        values = (record["id"], line, change, record.get("table"), filled, *place)
-        staged = self._conn.execute("insert into run values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        values = (record["id"], *self._run.append(line), change, record.get("table"), filled, *place)
+        staged = self._conn.execute("insert into run values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                                     "on conflict (id) do nothing", values)
         return staged.rowcount == 1
 
@@ -344,19 +425,19 @@ class Snapshot:
 
     def _line(self, record: dict) -> tuple[str, str | None]:
         """The record's snapshot line, and its change: added, changed, restored or None."""
-        before = None
-        if self._had_previous:
-            before = self._conn.execute("select line, first_seen, last_seen, listed from previous "
-                                        "where id = ?", (record["id"],)).fetchone()
-        line = dumps({**record, "first_seen": before[1] if before else self.run_date,
-                      "last_seen": self.run_date, "listed": True})
-        if before is None:
-            return line, "added"
-        if not before[3]:
+        found = self._had_previous and self._conn.execute("select start, size from previous where id = ?",
+                                                          (record["id"],)).fetchone()
+        if not found:
+            return dumps({**record, "first_seen": self.run_date, "last_seen": self.run_date,
+                          "listed": True}), "added"
+        before = self._previous.text(*found)
+        _, first_seen, last_seen, listed = line_bookkeeping(before)
+        line = dumps({**record, "first_seen": first_seen, "last_seen": self.run_date, "listed": True})
+        if not listed:
             return line, "restored"
-        seen_now = before[0].replace(f'"last_seen":{_ENCODER.encode(before[2])}',
-                                     f'"last_seen":"{self.run_date}"')
-        if seen_now == line or _content(json.loads(before[0])) == record:
+        seen_now = before.replace(f'"last_seen":{_ENCODER.encode(last_seen)}',
+                                  f'"last_seen":"{self.run_date}"')
+        if seen_now == line or _content(json.loads(before)) == record:
             return line, None
         return line, "changed"
 
@@ -373,50 +454,53 @@ class Snapshot:
         try:
             if not run_ok:
                 _write(self.path.with_suffix(".rejected.jsonl"),
-                       self._lines("select id, line, 0 from run order by id"))
+                       self._lines("select id, 1, start, size, 0 from run order by id"))
                 return CommitResult(False, reason, counts)
             changes = [change for change in map(self._change, self._conn.execute(
-                "select r.id, r.tbl, r.line, r.change, p.line from run r left join previous p "
-                "on p.id = r.id where r.change is not null order by r.id")) if change]
+                "select r.id, r.tbl, r.start, r.size, r.change, p.start, p.size from run r "
+                "left join previous p on p.id = r.id where r.change is not null order by r.id")) if change]
             gone = [] if self.incremental else self._conn.execute(
-                "select id from previous where listed and id not in (select id from run)").fetchall()
-            for (old_id,) in gone:
-                table = json.loads(self._conn.execute("select line from previous where id = ?",
-                                                      (old_id,)).fetchone()[0]).get("table")
+                "select id, start, size from previous where listed and id not in (select id from run)")
+            for old_id, start, size in gone:
+                table = json.loads(self._previous.read(start, size)).get("table")
                 changes.append({"id": old_id, "table": table, "change": "gone", "diff": None})
-            counts["gone"] = len(gone)
+                counts["gone"] += 1
             _write(self.path, self._lines(
-                "select id, line, listed and not ? from previous where id not in (select id from run) "
-                "union all select id, line, 0 from run order by id", (self.incremental,)))
+                "select id, 0, start, size, listed and not ? from previous where id not in "
+                "(select id from run) union all select id, 1, start, size, 0 from run order by id",
+                (self.incremental,)))
             return CommitResult(True, "snapshot replaced", counts, sorted(changes, key=lambda c: c["id"]))
         finally:
             self._conn.close()
+            for lines in (self._previous, self._run):
+                if lines:
+                    lines.close()
             shutil.rmtree(self._directory, ignore_errors=True)
 
     def _lines(self, sql: str, params=()):
-        """Lines in id order from (id, line, no longer listed) rows."""
-        for _, line, gone in self._conn.execute(sql, params):
-            yield _unlisted(line) if gone else line
+        """Lines in id order, as bytes, from (id, in the run's lines, start, size, no longer listed) rows."""
+        files = (self._previous, self._run)
+        for _, staged, start, size, gone in self._conn.execute(sql, params):
+            line = files[staged].read(start, size)
+            yield _unlisted(line).encode() if gone else line
 
-    @staticmethod
-    def _change(row: tuple) -> dict | None:
+    def _change(self, row: tuple) -> dict | None:
         """What the run changed in one record (None: a change of fields that were all empty)."""
-        record_id, table, line, change, before = row
-        fields = None if change == "added" else diff(json.loads(before), json.loads(line)) or None
+        record_id, table, start, size, change, *before = row
+        line = json.loads(self._run.read(start, size))
+        fields = None if change == "added" else diff(json.loads(self._previous.read(*before)), line) or None
         if change == "changed" and not fields:
             return None
         return {"id": record_id, "table": table, "change": change, "diff": fields}
 
 
-def _previous_rows(handle):
-    for raw in handle:
-        line = raw.rstrip("\n")
-        if line:
-            record_id, first_seen, last_seen, listed = line_bookkeeping(line)
-            yield record_id, line, first_seen, last_seen, int(bool(listed))
+def _previous_rows(previous: LineFile):
+    for start, size, line in previous.lines():
+        record_id, listed = line_key(line)
+        yield record_id, int(bool(listed)), start, size
 
 
-def _unlisted(line: str) -> str:
+def _unlisted(line: bytes) -> str:
     """A previous line, its record no longer listed by the source."""
     record = json.loads(line)
     record["listed"] = False
@@ -427,7 +511,8 @@ def _write(path: Path, lines) -> None:
     """Write lines (already in id order) to path, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
+    with temporary.open("wb") as handle:
         for line in lines:
-            handle.write(line + "\n")
+            handle.write(line)
+            handle.write(b"\n")
     os.replace(temporary, path)

@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import pickle
 
 import pytest
 
@@ -9,7 +10,7 @@ from pipelines.dates import UnparseableDate, earliest, parse_date
 from pipelines.identify import canonical_url, document_id, event_id, identify, slug
 from pipelines.normalise import normalise
 from pipelines.places import UnknownPlace, country_code, find_country, locate, region
-from pipelines.store import Snapshot, dumps, line_bookkeeping, read_snapshot
+from pipelines.store import Snapshot, dumps, line_bookkeeping, line_key, read_snapshot
 from pipelines.validate import InvalidRecord, validate
 
 
@@ -264,6 +265,20 @@ def test_a_lines_bookkeeping_is_what_parsing_it_gives(record):
     parsed = json.loads(line)
     assert line_bookkeeping(line) == (parsed["id"], parsed.get("first_seen"), parsed.get("last_seen"),
                                       parsed.get("listed", True))
+    assert line_key(line.encode()) == (parsed["id"], parsed.get("listed", True))
+
+
+def test_a_snapshot_changed_while_a_run_was_staged_is_not_committed_over(tmp_path):
+    path = tmp_path / "example.jsonl"
+    first = Snapshot(path, "2026-01-01")
+    first.add(_identified(source_id="1"))
+    first.commit(run_ok=True)
+    staged = Snapshot(path, "2026-01-02")
+    staged.add(_identified(source_id="1", summary="changed"))
+    sent = pickle.dumps(staged)
+    path.write_text(path.read_text().replace("2026-01-01", "2025-12-31"))
+    with pytest.raises(RuntimeError, match="changed while the run was staged"):
+        pickle.loads(sent)
 
 
 SHARED_ID_RUN = [  # in source order: two records of one id differ, a third repeats the first
