@@ -487,8 +487,8 @@ class Snapshot:
     def _change(self, row: tuple) -> dict | None:
         """What the run changed in one record (None: a change of fields that were all empty)."""
         record_id, table, start, size, change, *before = row
-        line = json.loads(self._run.read(start, size))
-        fields = None if change == "added" else diff(json.loads(self._previous.read(*before)), line) or None
+        fields = None if change == "added" else diff(json.loads(self._previous.read(*before)),
+                                                     json.loads(self._run.read(start, size))) or None
         if change == "changed" and not fields:
             return None
         return {"id": record_id, "table": table, "change": change, "diff": fields}
