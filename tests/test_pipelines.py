@@ -3,6 +3,7 @@
 import itertools
 import json
 import pickle
+import tempfile
 
 import pytest
 
@@ -268,7 +269,8 @@ def test_a_lines_bookkeeping_is_what_parsing_it_gives(record):
     assert line_key(line.encode()) == (parsed["id"], parsed.get("listed", True))
 
 
-def test_a_snapshot_changed_while_a_run_was_staged_is_not_committed_over(tmp_path):
+def test_a_snapshot_changed_while_a_run_was_staged_is_not_committed_over(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the uncommitted run's staging goes there
     path = tmp_path / "example.jsonl"
     first = Snapshot(path, "2026-01-01")
     first.add(_identified(source_id="1"))
