@@ -224,40 +224,19 @@ class LineFile:
 
 
 class StagedRecords:
-    """Records staged on disk, read like a dict of id → record (in id order)."""
+    """The run's records staged on disk: how many, and one by id, as a dict gives them."""
 
-    def __init__(self, conn: sqlite3.Connection, table: str, lines: LineFile):
-        self.conn, self.table, self.lines = conn, table, lines
+    def __init__(self, conn: sqlite3.Connection, lines: LineFile):
+        self.conn, self.lines = conn, lines
 
     def __len__(self) -> int:
-        return self.conn.execute(f"select count(*) from {self.table}").fetchone()[0]
-
-    def __contains__(self, record_id) -> bool:
-        found = self.conn.execute(f"select 1 from {self.table} where id = ?", (record_id,))
-        return found.fetchone() is not None
+        return self.conn.execute("select count(*) from run").fetchone()[0]
 
     def __getitem__(self, record_id: str) -> dict:
-        row = self.conn.execute(f"select start, size from {self.table} where id = ?",
-                                (record_id,)).fetchone()
+        row = self.conn.execute("select start, size from run where id = ?", (record_id,)).fetchone()
         if row is None:
             raise KeyError(record_id)
         return json.loads(self.lines.read(*row))
-
-    def get(self, record_id: str, default=None):
-        try:
-            return self[record_id]
-        except KeyError:
-            return default
-
-    def __iter__(self):
-        return (row[0] for row in self.conn.execute(f"select id from {self.table} order by id"))
-
-    def values(self):
-        rows = self.conn.execute(f"select start, size from {self.table} order by id")
-        return (json.loads(self.lines.read(*row)) for row in rows)
-
-    def items(self):
-        return ((record["id"], record) for record in self.values())
 
 
 @dataclass
@@ -289,7 +268,7 @@ class Snapshot:
         self._conn = _staging(self._directory)
         self._previous = self._load_previous()
         self._run = LineFile(Path(self._directory) / "run.jsonl", writable=True)
-        self.records = StagedRecords(self._conn, "run", self._run)
+        self.records = StagedRecords(self._conn, self._run)
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "restored": 0, "duplicate": 0,
                        "renamed": 0}
         self.added = 0  # records added, duplicates included
@@ -320,7 +299,7 @@ class Snapshot:
         vars(self).update(state)
         self._conn = _connect(self._directory)
         self._pending = 0
-        self.records = StagedRecords(self._conn, "run", self._run)
+        self.records = StagedRecords(self._conn, self._run)
 
     @property
     def listed_before(self) -> int:
