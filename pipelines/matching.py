@@ -18,6 +18,7 @@ two of them cite. Rows of different tables are paired only through such a docume
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from itertools import chain, combinations, product
 
 from pipelines import similarity
@@ -52,6 +53,14 @@ class Rule:
     same_within: int
     different_after: int
     same_region: bool = False
+
+    @cached_property
+    def comparisons(self) -> tuple[tuple[str, object], ...]:
+        """(field, comparator of two prepared values) for each weighted field, the subject fields
+        first, in order: a pair whose subject disagrees is refused before the rest is compared."""
+        order = [*self.subject, *(name for name in self.weights if name not in self.subject)]
+        dates = partial(similarity.dates, same_within=self.same_within, different_after=self.different_after)
+        return tuple((name, dates if name == "date" else COMPARATORS[name]) for name in order)
 
 
 RULES = {
@@ -91,6 +100,33 @@ def _kind_similarity(a: str | None, b: str | None) -> float | None:
     return 0.5 if any(a in family and b in family for family in KIND_FAMILIES) else 0.0
 
 
+def _place(a: tuple, b: tuple) -> float | None:
+    values = [v for v in (similarity.equal(a[0], b[0]), similarity.folded_texts(a[1], b[1])) if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+def _documents(a: frozenset[str], b: frozenset[str]) -> float | None:
+    return 1.0 if a & b else None
+
+
+COMPARATORS = {"person": similarity.names, **dict.fromkeys(ORGANISATION_FIELDS, similarity.organisations),
+               "jurisdiction": similarity.folded_texts, "kind": _kind_similarity,
+               "vendors": similarity.id_sets, "place": _place, "document": _documents}
+
+
+def prepared(record: dict, documents: frozenset[str]) -> dict:
+    """What a pair's comparators take of a record (`documents`: those only it and one other cite),
+    each value prepared once (pipelines/similarity.py)."""
+    return {"table": record["table"], "country": record.get("country"),
+            "region_code": record.get("region_code"), "person": similarity.person_names(record.get("person")),
+            **{name: similarity.organisation_name(record.get(name)) for name in ORGANISATION_FIELDS},
+            "jurisdiction": similarity.folded(record.get("jurisdiction")), "kind": record.get("kind"),
+            "vendors": similarity.organisation_ids(record.get("vendors")),
+            "date": similarity.interval(record.get("date"), record.get("date_precision")),
+            "place": (record.get("region_code"), similarity.folded(record.get("place"))),
+            "document": documents}
+
+
 def block_keys(record: dict):
     """The blocking keys of a record: rows are compared only when they share one."""
     table = record["table"]
@@ -100,7 +136,7 @@ def block_keys(record: dict):
         name = main_name(record.get(field_name))
         if name:
             yield table, "organisation", organisation_id(name)
-    names = [w for w in similarity.words(record.get("person")) if w not in similarity.NAME_SUFFIXES]
+    names = similarity.person_names(record.get("person"))
     if names:
         yield table, "person", names[-1]
 
@@ -130,8 +166,6 @@ class Matcher:
                  shared: dict[str, set[str]] | None = None, blocks: dict[tuple, set[str]] | None = None):
         self.records = {r["id"]: r for r in records}
         self.repeating_sources = repeating_sources
-        self.intervals = {r["id"]: similarity.interval(r.get("date"), r.get("date_precision"))
-                          for r in records}
         if shared is None:
             citing = defaultdict(set)
             for record in records:
@@ -139,10 +173,11 @@ class Matcher:
                     citing[document["id"]].add(record["id"])
             shared = {d: ids for d, ids in citing.items() if len(ids) == 2}
         self.shared = shared
-        self.own_documents = defaultdict(set)
+        own_documents = defaultdict(set)
         for document, ids in self.shared.items():
             for record_id in ids:
-                self.own_documents[record_id].add(document)
+                own_documents[record_id].add(document)
+        self.prepared = {r["id"]: prepared(r, frozenset(own_documents.get(r["id"], ()))) for r in records}
         if blocks is None:
             blocks = defaultdict(set)
             for record in records:
@@ -182,56 +217,32 @@ class Matcher:
 
     def score(self, left_id: str, right_id: str) -> Match | None:
         """The match of two rows, or None when a rule refuses the pair outright."""
-        left, right = self.records[left_id], self.records[right_id]
+        left, right = self.prepared[left_id], self.prepared[right_id]
         same_table = left["table"] == right["table"]
         rule = RULES[left["table"]] if same_table else ACROSS_TABLES
-        if left.get("country") and right.get("country") and left["country"] != right["country"]:
+        if left["country"] and right["country"] and left["country"] != right["country"]:
             return None
-        if rule.same_region and left.get("region_code") and right.get("region_code") \
+        if rule.same_region and left["region_code"] and right["region_code"] \
                 and left["region_code"] != right["region_code"]:
             return None
-        fields = {}
-        for name in rule.weights:
-            value = self._compare(name, left, right, rule)
-            if value is not None:
-                fields[name] = round(value, 3)
-        if fields.get("kind") == 0.0:
+        values, subject = {}, None
+        for name, compare in rule.comparisons:
+            value = compare(left[name], right[name])
+            if value is None:
+                continue
+            value = values[name] = round(value, 3)
+            if subject is None and name in rule.subject:
+                subject = name
+                if value < SUBJECT_AGREES.get(name, SUBJECT_AGREES_OTHERWISE):
+                    return None
+        if values.get("kind") == 0.0:
             return None
-        subject = next((name for name in rule.subject if name in fields), None)
-        if subject and fields[subject] < SUBJECT_AGREES.get(subject, SUBJECT_AGREES_OTHERWISE):
+        if subject is None and "document" not in values:
             return None
-        if subject is None and "document" not in fields:
-            return None
+        fields = {name: values[name] for name in rule.weights if name in values}
         total = sum(rule.weights[name] for name in fields)
         score = sum(rule.weights[name] * value for name, value in fields.items()) / total
         return Match(left_id, right_id, round(score, 3), fields, subject is not None, same_table)
-
-    def _compare(self, name: str, left: dict, right: dict, rule: Rule) -> float | None:
-        if name == "person":
-            return similarity.person(left.get("person"), right.get("person"))
-        if name in ORGANISATION_FIELDS:
-            return similarity.organisation(left.get(name), right.get(name))
-        if name == "jurisdiction":
-            return similarity.text(left.get("jurisdiction"), right.get("jurisdiction"))
-        if name == "kind":
-            return _kind_similarity(left.get("kind"), right.get("kind"))
-        if name == "vendors":
-            return similarity.organisation_sets(left.get("vendors"), right.get("vendors"))
-        if name == "date":
-            return similarity.dates(self.intervals[left["id"]], self.intervals[right["id"]],
-                                    rule.same_within, rule.different_after)
-        if name == "place":
-            return self._place(left, right)
-        if name == "document":
-            shared = self.own_documents[left["id"]] & self.own_documents[right["id"]]
-            return 1.0 if shared else None
-        raise ValueError(f"no comparator for field {name!r}")
-
-    @staticmethod
-    def _place(left: dict, right: dict) -> float | None:
-        values = [v for v in (similarity.equal(left.get("region_code"), right.get("region_code")),
-                              similarity.text(left.get("place"), right.get("place"))) if v is not None]
-        return sum(values) / len(values) if values else None
 
     def matches(self) -> list[Match]:
         """Every scored pair at REVIEW or above, best first (ties by ids)."""

@@ -4,6 +4,11 @@ Each comparator returns a similarity from 0 (different) to 1 (the same), or None
 is unknown: a missing value is no evidence either way. Text is folded first (ASCII, lower case,
 words only, as in ids), so "Randal Quran Reid" and "randal-quran-reid" are the same words. String
 similarity is rapidfuzz's normalised Indel ratio.
+
+Matching compares each row with many others, so each value is prepared once (`person_names`,
+`organisation_name`, `folded`, `organisation_ids`) and pairs compare prepared values (`names`,
+`organisations`, `folded_texts`, `id_sets`); `person`, `organisation`, `text` and
+`organisation_sets` do both for two raw values.
 """
 
 from datetime import date, timedelta
@@ -30,10 +35,15 @@ def words(text: str | None) -> tuple[str, ...]:
     return tuple(folded.split("-")) if folded else ()
 
 
-def person(a: str | None, b: str | None) -> float | None:
-    """Two people's names: first and last names must both agree ("Randall Reid" ~ "Randal Quran Reid")."""
-    first = [w for w in words(a) if w not in NAME_SUFFIXES]
-    second = [w for w in words(b) if w not in NAME_SUFFIXES]
+@lru_cache(maxsize=1 << 18)
+def person_names(text: str | None) -> tuple[str, ...]:
+    """A person's names, without suffixes (Jr, III)."""
+    return tuple(w for w in words(text) if w not in NAME_SUFFIXES)
+
+
+def names(first: tuple[str, ...], second: tuple[str, ...]) -> float | None:
+    """Two people's names (`person_names`): first and last names must both agree ("Randall Reid" ~
+    "Randal Quran Reid")."""
     if not first or not second:
         return None
     if len(first) == 1 or len(second) == 1:
@@ -42,28 +52,49 @@ def person(a: str | None, b: str | None) -> float | None:
     return min(fuzz.ratio(first[0], second[0]), fuzz.ratio(first[-1], second[-1])) / 100
 
 
-def organisation(a: str | None, b: str | None) -> float | None:
-    """Two organisation fields: 1 for one organisation, else how alike their distinctive words are."""
-    name_a, name_b = main_name(a), main_name(b)
-    if not name_a or not name_b:
+def person(a: str | None, b: str | None) -> float | None:
+    return names(person_names(a), person_names(b))
+
+
+@lru_cache(maxsize=1 << 16)
+def organisation_name(text: str | None) -> tuple[str, str] | None:
+    """The organisation a field is about: its id and its distinctive words (without "police",
+    "department", ...), or None when the field names none."""
+    name = main_name(text)
+    if not name:
         return None
-    if organisation_id(name_a) == organisation_id(name_b):
-        return 1.0
-    return fuzz.token_sort_ratio(" ".join(_distinctive(name_a)), " ".join(_distinctive(name_b))) / 100
-
-
-def _distinctive(name: str) -> list[str]:
     all_words = words(name)
-    return [w for w in all_words if w not in GENERIC_ORGANISATION_WORDS] or all_words
+    return organisation_id(name), " ".join([w for w in all_words if w not in GENERIC_ORGANISATION_WORDS]
+                                           or all_words)
+
+
+def organisations(a: tuple[str, str] | None, b: tuple[str, str] | None) -> float | None:
+    """Two organisations (`organisation_name`): 1 for one organisation, else how alike their
+    distinctive words are."""
+    if a is None or b is None:
+        return None
+    if a[0] == b[0]:
+        return 1.0
+    return fuzz.token_sort_ratio(a[1], b[1]) / 100
+
+
+def organisation(a: str | None, b: str | None) -> float | None:
+    return organisations(organisation_name(a), organisation_name(b))
+
+
+def organisation_ids(names_: list[str] | None) -> frozenset[str]:
+    return frozenset(organisation_id(name) for name in names_ or ())
+
+
+def id_sets(a: frozenset[str], b: frozenset[str]) -> float | None:
+    """Two sets of organisation ids (vendors): the share they have in common (Jaccard)."""
+    if not a or not b:
+        return None
+    return len(a & b) / len(a | b)
 
 
 def organisation_sets(a: list[str] | None, b: list[str] | None) -> float | None:
-    """Two lists of organisations (vendors): the share they have in common (Jaccard)."""
-    ids_a = {organisation_id(name) for name in a or ()}
-    ids_b = {organisation_id(name) for name in b or ()}
-    if not ids_a or not ids_b:
-        return None
-    return len(ids_a & ids_b) / len(ids_a | ids_b)
+    return id_sets(organisation_ids(a), organisation_ids(b))
 
 
 def interval(text: str | None, precision: str | None) -> tuple[date, date] | None:
@@ -98,12 +129,21 @@ def dates(a: tuple[date, date] | None, b: tuple[date, date] | None, same_within:
     return 1 - (gap - same_within) / (different_after - same_within)
 
 
-def text(a: str | None, b: str | None) -> float | None:
-    """Two short texts (a place, a jurisdiction): their words in any order; when one's words are
-    all among the other's ("Miami", "Downtown Miami"), the same."""
-    if not a or not b:
+def folded(text: str | None) -> str | None:
+    """A short text's words, folded, for `folded_texts`."""
+    return " ".join(words(text)) if text else None
+
+
+def folded_texts(a: str | None, b: str | None) -> float | None:
+    """Two short texts (`folded`: a place, a jurisdiction): their words in any order; when one's
+    words are all among the other's ("Miami", "Downtown Miami"), the same."""
+    if a is None or b is None:
         return None
-    return fuzz.token_set_ratio(" ".join(words(a)), " ".join(words(b))) / 100
+    return fuzz.token_set_ratio(a, b) / 100
+
+
+def text(a: str | None, b: str | None) -> float | None:
+    return folded_texts(folded(a), folded(b))
 
 
 def equal(a, b) -> float | None:
