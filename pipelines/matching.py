@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from itertools import chain, combinations, product
+from typing import NamedTuple
 
 from pipelines import similarity
 from pipelines.organisations import main_name, organisation_id
@@ -55,12 +56,14 @@ class Rule:
     same_region: bool = False
 
     @cached_property
-    def comparisons(self) -> tuple[tuple[str, object], ...]:
-        """(field, comparator of two prepared values) for each weighted field, the subject fields
-        first, in order: a pair whose subject disagrees is refused before the rest is compared."""
+    def comparisons(self) -> tuple[tuple[str, int, object], ...]:
+        """(field, its place in Prepared, comparator of two prepared values) for each weighted field,
+        the subject fields first, in order: a pair whose subject disagrees is refused before the rest
+        is compared."""
         order = [*self.subject, *(name for name in self.weights if name not in self.subject)]
         dates = partial(similarity.dates, same_within=self.same_within, different_after=self.different_after)
-        return tuple((name, dates if name == "date" else COMPARATORS[name]) for name in order)
+        return tuple((name, Prepared._fields.index(name), dates if name == "date" else COMPARATORS[name])
+                     for name in order)
 
 
 RULES = {
@@ -114,17 +117,33 @@ COMPARATORS = {"person": similarity.names, **dict.fromkeys(ORGANISATION_FIELDS, 
                "vendors": similarity.id_sets, "place": _place, "document": _documents}
 
 
-def prepared(record: dict, documents: frozenset[str]) -> dict:
-    """What a pair's comparators take of a record (`documents`: those only it and one other cite),
-    each value prepared once (pipelines/similarity.py)."""
-    return {"table": record["table"], "country": record.get("country"),
-            "region_code": record.get("region_code"), "person": similarity.person_names(record.get("person")),
-            **{name: similarity.organisation_name(record.get(name)) for name in ORGANISATION_FIELDS},
-            "jurisdiction": similarity.folded(record.get("jurisdiction")), "kind": record.get("kind"),
-            "vendors": similarity.organisation_ids(record.get("vendors")),
-            "date": similarity.interval(record.get("date"), record.get("date_precision")),
-            "place": (record.get("region_code"), similarity.folded(record.get("place"))),
-            "document": documents}
+class Prepared(NamedTuple):
+    """What a pair's comparators take of a record, each value prepared once (pipelines/similarity.py)."""
+
+    table: str
+    country: str | None
+    region_code: str | None
+    person: tuple[str, ...]
+    agency: tuple[str, str] | None
+    operator: tuple[str, str] | None
+    target: tuple[str, str] | None
+    jurisdiction: str | None
+    kind: str | None
+    vendors: frozenset[str]
+    date: tuple | None
+    place: tuple[str | None, str | None]
+    document: frozenset[str]  # those only this record and one other cite
+
+
+def prepared(record: dict, documents: frozenset[str]) -> Prepared:
+    get = record.get
+    return Prepared(record["table"], get("country"), get("region_code"),
+                    similarity.person_names(get("person")),
+                    *(similarity.organisation_name(get(name)) for name in ORGANISATION_FIELDS),
+                    similarity.folded(get("jurisdiction")), get("kind"),
+                    similarity.organisation_ids(tuple(get("vendors") or ())),
+                    similarity.interval(get("date"), get("date_precision")),
+                    (get("region_code"), similarity.folded(get("place"))), documents)
 
 
 def block_keys(record: dict):
@@ -177,7 +196,9 @@ class Matcher:
         for document, ids in self.shared.items():
             for record_id in ids:
                 own_documents[record_id].add(document)
-        self.prepared = {r["id"]: prepared(r, frozenset(own_documents.get(r["id"], ()))) for r in records}
+        own = {record_id: frozenset(documents) for record_id, documents in own_documents.items()}
+        none = frozenset()
+        self.prepared = {r["id"]: prepared(r, own.get(r["id"], none)) for r in records}
         if blocks is None:
             blocks = defaultdict(set)
             for record in records:
@@ -218,16 +239,16 @@ class Matcher:
     def score(self, left_id: str, right_id: str) -> Match | None:
         """The match of two rows, or None when a rule refuses the pair outright."""
         left, right = self.prepared[left_id], self.prepared[right_id]
-        same_table = left["table"] == right["table"]
-        rule = RULES[left["table"]] if same_table else ACROSS_TABLES
-        if left["country"] and right["country"] and left["country"] != right["country"]:
+        same_table = left.table == right.table
+        rule = RULES[left.table] if same_table else ACROSS_TABLES
+        if left.country and right.country and left.country != right.country:
             return None
-        if rule.same_region and left["region_code"] and right["region_code"] \
-                and left["region_code"] != right["region_code"]:
+        if rule.same_region and left.region_code and right.region_code \
+                and left.region_code != right.region_code:
             return None
         values, subject = {}, None
-        for name, compare in rule.comparisons:
-            value = compare(left[name], right[name])
+        for name, at, compare in rule.comparisons:
+            value = compare(left[at], right[at])
             if value is None:
                 continue
             value = values[name] = round(value, 3)

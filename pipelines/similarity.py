@@ -35,7 +35,6 @@ def words(text: str | None) -> tuple[str, ...]:
     return tuple(folded.split("-")) if folded else ()
 
 
-@lru_cache(maxsize=1 << 18)
 def person_names(text: str | None) -> tuple[str, ...]:
     """A person's names, without suffixes (Jr, III)."""
     return tuple(w for w in words(text) if w not in NAME_SUFFIXES)
@@ -82,8 +81,9 @@ def organisation(a: str | None, b: str | None) -> float | None:
     return organisations(organisation_name(a), organisation_name(b))
 
 
-def organisation_ids(names_: list[str] | None) -> frozenset[str]:
-    return frozenset(organisation_id(name) for name in names_ or ())
+@lru_cache(maxsize=1 << 16)
+def organisation_ids(names_: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(organisation_id(name) for name in names_)
 
 
 def id_sets(a: frozenset[str], b: frozenset[str]) -> float | None:
@@ -94,9 +94,10 @@ def id_sets(a: frozenset[str], b: frozenset[str]) -> float | None:
 
 
 def organisation_sets(a: list[str] | None, b: list[str] | None) -> float | None:
-    return id_sets(organisation_ids(a), organisation_ids(b))
+    return id_sets(organisation_ids(tuple(a or ())), organisation_ids(tuple(b or ())))
 
 
+@lru_cache(maxsize=1 << 16)
 def interval(text: str | None, precision: str | None) -> tuple[date, date] | None:
     """The days an ISO date at its precision covers: "2019-07" → 1 to 31 July 2019."""
     if not text:
