@@ -9,7 +9,9 @@ earliest first_seen and latest last_seen of those records. Rows are written in b
 records are read once, by a second process (SQLite's inserts are most of a build's time, and a
 machine's second core takes them; threads could not, as they share Python's lock), then, for the
 few merged records, by this one in the caller's transaction. `remove` takes back the rows of
-records that were merged into another (the merged record is added in their place).
+records that were merged into another (the merged record is added in their place). A document's
+row that would change nothing is not sent (`Lately`): most of a build's document rows are a page
+a source cites for many of its rows, whose columns the first of them filled.
 """
 
 import sqlite3
@@ -24,6 +26,7 @@ from pipelines.tables import stored
 from pipelines.vocab import EVENT_TABLES
 
 BATCH = 5_000
+LATELY_DOCUMENTS = 50_000
 STAGED = ("documents", "organisations")
 DOCUMENT_COLUMNS = COLUMNS["documents"]
 SEEN = ("first_seen", "last_seen")
@@ -32,6 +35,7 @@ SOURCE_AT, FIRST_SEEN_AT, LAST_SEEN_AT = (DOCUMENT_COLUMNS.index(c) for c in ("s
 # changes nothing (most of them) leaves the row as it is.
 _FIRST = [c for c in DOCUMENT_COLUMNS if c not in ("id", "source", *SEEN)]
 _WIDEN = (("first_seen", "min", "<"), ("last_seen", "max", ">"))
+FIRST_BITS = tuple((1 << bit, DOCUMENT_COLUMNS.index(c)) for bit, c in enumerate(_FIRST))
 _SET = ([f"[{c}] = coalesce([{c}], excluded.[{c}])" for c in _FIRST]
         + [f"{c} = coalesce({pick}({c}, excluded.{c}), {c}, excluded.{c})" for c, pick, _ in _WIDEN])
 _CHANGES = ([f"([{c}] is null and excluded.[{c}] is not null)" for c in _FIRST]
@@ -89,6 +93,47 @@ def _open(path: str | Path, cache_mib: int) -> sqlite3.Connection:
                        f"pragma cache_size = -{cache_mib << 10};")
     conn.execute("begin")
     return conn
+
+
+class Lately:
+    """What the document rows sent lately fill: for each document, which of its first-value columns
+    hold a value (bits), and its earliest first_seen and latest last_seen. A row that fills no other
+    column and widens neither date changes nothing when upserted (UPSERT_DOCUMENT), so it need not
+    be sent. The last LATELY_DOCUMENTS documents are remembered, to twice as many (two generations,
+    so memory stays bounded); a row of a document forgotten is sent."""
+
+    def __init__(self):
+        self.now: dict[str, tuple[int, str | None, str | None]] = {}
+        self.before: dict[str, tuple[int, str | None, str | None]] = {}
+
+    def new(self, row: tuple) -> bool:
+        """Whether upserting the row could change its document's row (and note what it fills)."""
+        filled = 0
+        for bit, at in FIRST_BITS:
+            if row[at] is not None:
+                filled |= bit
+        first, last = row[FIRST_SEEN_AT], row[LAST_SEEN_AT]
+        known = self.now.get(row[0]) or self.before.get(row[0])
+        if known:
+            had, earliest, latest = known
+            if not filled & ~had and _within(first, earliest, min) and _within(last, latest, max):
+                return False
+            filled |= had
+            first, last = _widest(first, earliest, min), _widest(last, latest, max)
+        self.now[row[0]] = (filled, first, last)
+        if len(self.now) >= LATELY_DOCUMENTS:
+            self.before, self.now = self.now, {}
+        return True
+
+
+def _within(value: str | None, bound: str | None, pick) -> bool:
+    return value is None or (bound is not None and pick(value, bound) == bound)
+
+
+def _widest(value: str | None, bound: str | None, pick) -> str | None:
+    if value is None or bound is None:
+        return bound if value is None else value
+    return pick(value, bound)
 
 
 class Beside(NamedTuple):
@@ -184,6 +229,7 @@ class RowWriter:
                       for o in registry()}
         self._queue("organisations", [(org_id, *row) for org_id, row in registered.items()])
         self.organisations = set(registered)
+        self.lately = Lately()
         self.queued = 0
 
     def _queue(self, table: str, rows: list[tuple]) -> None:
@@ -199,7 +245,8 @@ class RowWriter:
         self._queue(table, [event_row(record)])
         cited = sorted({d["id"]: d for d in reversed(record["documents"])}.items())
         self._queue("citations", [(record_id, doc_id, table, d.get("role"), None) for doc_id, d in cited])
-        self._queue("documents", [self.document_row(d, record) for d in record["documents"]])
+        self._queue("documents", [row for row in (self.document_row(d, record) for d in record["documents"])
+                                  if self.lately.new(row)])
         links = []
         for name, role in named_organisations(record):
             org_id = organisation_id(name)
