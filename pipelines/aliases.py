@@ -9,6 +9,7 @@ data/aliases.csv wins over the others. An alias of an alias resolves to the end 
 every alias must end at a row or a tombstone, or the build stops and says which.
 """
 
+from functools import lru_cache
 from pathlib import Path
 
 from pipelines.ledgers import read_csv_ledger
@@ -26,6 +27,17 @@ def read_aliases(path: Path | None) -> list[dict]:
     return [{k: v or None for k, v in row.items()} for _, row in read_csv_ledger(path, FIELDS, AliasError)]
 
 
+@lru_cache(maxsize=65536)  # a source repeats its organisations' texts on many rows
+def whole_text_alias(text: str | None) -> tuple[str, str, str] | None:
+    """(the id a field's whole text gives, the id of the organisation it names first, that name)
+    where the two differ, else None."""
+    first = main_name(text)
+    if not first:
+        return None
+    whole, real = organisation_id(text), organisation_id(first)
+    return (whole, real, first) if whole != real else None
+
+
 class OrganisationAliases:
     """Ids other names of an organisation give → its id: each other spelling of a registered
     organisation, and the whole text of a field that names one first ("Jefferson Parish Sheriff's
@@ -37,11 +49,10 @@ class OrganisationAliases:
 
     def add(self, record: dict) -> None:
         for field in ROLE_FIELDS:
-            first = main_name(record.get(field))
-            whole = organisation_id(record[field]) if first else None
-            if first and whole != organisation_id(first):
-                reason = f"the whole {field} text, which names {first} first"
-                self.found.setdefault(whole, (organisation_id(first), reason))
+            alias = whole_text_alias(record.get(field))
+            if alias and alias[0] not in self.found:
+                whole, real, first = alias
+                self.found[whole] = (real, f"the whole {field} text, which names {first} first")
 
     def rows(self, published: dict[str, str], build_day: str) -> list[dict]:
         """Each alias since the day it was first published, else this build's day."""
