@@ -10,8 +10,8 @@ records are read once, by a second process (SQLite's inserts are most of a build
 machine's second core takes them; threads could not, as they share Python's lock), then, for the
 few merged records, by this one in the caller's transaction. `remove` takes back the rows of
 records that were merged into another (the merged record is added in their place). A document's
-row that would change nothing is not sent (`Lately`): most of a build's document rows are a page
-a source cites for many of its rows, whose columns the first of them filled.
+row that would change nothing is not written (`Lately`): most of a build's document rows are a
+page a source cites for many of its rows, whose columns the first of them filled.
 """
 
 import sqlite3
@@ -46,14 +46,21 @@ UPSERT_DOCUMENT = (f"insert into documents ({', '.join(f'[{c}]' for c in DOCUMEN
                    f"set {', '.join(_SET)} where {' or '.join(_CHANGES)}")
 
 
+# Where each event table's made columns are: vendor (None where it has none), listed and year.
+MADE_AT = {table: (COLUMNS[table].index("vendor") if "vendor" in COLUMNS[table] else None,
+                   COLUMNS[table].index("listed"), COLUMNS[table].index("year")) for table in EVENT_TABLES}
+
+
 def event_row(record: dict) -> tuple:
     """The record's row in its event table, in column order."""
-    row = {column: record.get(column) for column in COLUMNS[record["table"]]}
-    if "vendor" in row:
-        row["vendor"] = "; ".join(record.get("vendors") or []) or None
-    row["listed"] = int(record.get("listed", True))
-    row["year"] = int(record["date"][:4]) if record.get("date") else None
-    return tuple(map(stored, row.values()))
+    get = record.get
+    row = [get(column) for column in COLUMNS[record["table"]]]
+    vendor_at, listed_at, year_at = MADE_AT[record["table"]]
+    if vendor_at is not None:
+        row[vendor_at] = "; ".join(get("vendors") or []) or None
+    row[listed_at] = int(get("listed", True))
+    row[year_at] = int(record["date"][:4]) if get("date") else None
+    return tuple(map(stored, row))
 
 
 def _insert(table: str, verb: str = "insert") -> str:
@@ -146,19 +153,22 @@ class Beside(NamedTuple):
 
 class Tables:
     """Batches of rows written by this process: event rows, citations and links into `conn` (in
-    its caller's transaction), documents and organisations into the staging file, and rows beside
-    into their file."""
+    its caller's transaction), documents and organisations into the staging file (but document
+    rows that would change nothing), and rows beside into their file."""
 
     def __init__(self, conn: sqlite3.Connection, staging_path: Path, beside: Beside | None = None):
         self.conn = conn
         self.staging = _open(staging_path, STAGING_CACHE_MIB)
         self.beside = beside and _open(beside.path, BESIDE_CACHE_MIB)
         self.inserts = {**SQL, **(beside.inserts if beside else {})}
+        self.lately = Lately()
         self.order = (*WRITE_ORDER, *(beside.inserts if beside else ()))
 
     def write(self, pending: dict[str, list[tuple]]) -> None:
         for table in self.order:
             rows = pending.get(table)
+            if table == "documents" and rows:
+                rows = [row for row in rows if self.lately.new(row)]
             if rows:
                 self._connection(table).executemany(self.inserts[table], rows)
 
@@ -229,7 +239,6 @@ class RowWriter:
                       for o in registry()}
         self._queue("organisations", [(org_id, *row) for org_id, row in registered.items()])
         self.organisations = set(registered)
-        self.lately = Lately()
         self.queued = 0
 
     def _queue(self, table: str, rows: list[tuple]) -> None:
@@ -245,8 +254,7 @@ class RowWriter:
         self._queue(table, [event_row(record)])
         cited = sorted({d["id"]: d for d in reversed(record["documents"])}.items())
         self._queue("citations", [(record_id, doc_id, table, d.get("role"), None) for doc_id, d in cited])
-        self._queue("documents", [row for row in (self.document_row(d, record) for d in record["documents"])
-                                  if self.lately.new(row)])
+        self._queue("documents", [self.document_row(d, record) for d in record["documents"]])
         links = []
         for name, role in named_organisations(record):
             org_id = organisation_id(name)
