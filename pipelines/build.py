@@ -29,7 +29,7 @@ import sqlite_utils
 import yaml
 
 from pipelines.aliases import read_aliases, resolve
-from pipelines.claims import evaluate_claims
+from pipelines.claims import evaluate_claims, insert_claims
 from pipelines.delta import Fetcher, Refused, Rewriter, open_state, plan
 from pipelines.events import matching_index, resolve_events
 from pipelines.incremental import refill_search_indexes, reusable, update_from
@@ -268,7 +268,8 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
                                pk="key")
         claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
         redactor.scrub_rows("claims", claims)
-        db["claims"].insert_all(claims)
+        with db.conn:
+            insert_claims(db.conn, claims)
         broken = db.conn.execute("PRAGMA foreign_key_check").fetchall()
         if broken:
             raise ValueError(f"foreign keys that point nowhere: {broken[:10]}")
@@ -350,10 +351,12 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
             insert_rows(db.conn, "sources", source_rows(sources_file, db.conn))
             move_counts(db, rewriter.moves)
             db.execute("delete from claims")
+            db.execute("delete from claim_evidence")
             claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
             db.execute("update build set value = ? where key = 'built_at'", [built])
             db.execute("update build set value = ? where key = 'inputs'", [delta.fingerprint])
-        db["claims"].insert_all(claims)
+        with db.conn:
+            insert_claims(db.conn, claims)
         logger.info("delta build on %s: %d changed records, rows written: %s", db_path, len(delta.changed),
                     written)
         steps.done("changed rows written into a copy of the last database")

@@ -4,13 +4,17 @@ data/curated/claims.yml gives, per claim, the letter, the quoted claim, the SQL 
 evidence rows backing it (`evidence_sql`, returning an `id` column), and optionally measures
 (named SQL counts) with a threshold the first measure must reach. A claim is "yes" when it has
 evidence and reaches its threshold, "partly" when it has evidence but falls short, "no" when no
-row backs it. The reason says so with the numbers.
+row backs it. The reason says so with the numbers. Each (evidence row, claim) pair is also a row of
+claim_evidence, so that a row's page finds the claims it backs through an index (searching every
+claim's list of ids took a row page 2.7 ms at a million rows).
 """
 
 import json
 from pathlib import Path
 
 import yaml
+
+from pipelines.tables import insert_rows
 
 FIELDS = {"id", "letter", "quote", "evidence_sql", "measures", "threshold", "note"}
 
@@ -49,3 +53,16 @@ def evaluate_claims(db, path: Path) -> list[dict]:
         return []
     claims = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
     return [evaluate_claim(db, claim) for claim in claims]
+
+
+def claim_evidence(claims: list[dict]) -> list[tuple[str, str]]:
+    """(evidence id, claim id) for each row backing each claim."""
+    return sorted((evidence_id, claim["id"]) for claim in claims
+                  for evidence_id in json.loads(claim["evidence_ids"]))
+
+
+def insert_claims(conn, claims: list[dict]) -> None:
+    """The claims' rows and their claim_evidence rows (both tables empty)."""
+    insert_rows(conn, "claims", claims)
+    conn.executemany("insert into claim_evidence (evidence_id, claim_id) values (?, ?)",
+                     claim_evidence(claims))

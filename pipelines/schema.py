@@ -47,6 +47,7 @@ TYPES = {
     "claims": {"id": str, "letter": str, "quote": str, "evidence_sql": str, "evidence_count": int,
                "evidence_ids": str, "measures": str, "threshold": int, "supported": str,
                "reason": str},
+    "claim_evidence": {"evidence_id": str, "claim_id": str},
     "runs": {"run": str, "spider": str, "started": str, "finished": str, "duration_s": float,
              "status": str, "mode": str, "workers": int, "finish_reason": str, "items": int,
              "new": int, "changed": int, "unchanged": int, "restored": int, "gone": int,
@@ -62,11 +63,13 @@ PRIMARY_KEYS = {"citations": ("event_id", "document_id"), "runs": "run", "change
                 "captures": ("document_id", "content_sha256"),
                 "event_organisations": ("event_id", "organisation_id", "role"),
                 "id_aliases": "alias", "match_candidates": ("left_id", "right_id"),
+                "claim_evidence": ("evidence_id", "claim_id"),
                 "evidence_counts": ("year", "kind", "country")}
 FOREIGN_KEYS = {"citations": [("document_id", "documents", "id")],
                 "changes": [("run", "runs", "run")],
                 "captures": [("document_id", "documents", "id")],
-                "event_organisations": [("organisation_id", "organisations", "id")]}
+                "event_organisations": [("organisation_id", "organisations", "id")],
+                "claim_evidence": [("claim_id", "claims", "id")]}
 FACETS = {
     "deployments": ("country", "region", "date", "year", "sector", "mode", "status", "operator", "source",
                     "verification"),

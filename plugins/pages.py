@@ -235,10 +235,8 @@ EVENT_QUERIES = {
                  "from citations c join documents d on d.id = c.document_id where c.event_id = :id "
                  "order by d.published desc, d.publisher, d.id",
     "source": "select * from sources where id = :source",
-    # evidence_ids is a JSON list of ids: the quoted id is in it exactly when the id is (a
-    # substring search, where json_each took milliseconds per claim of thousands of rows)
-    "claims": "select id, letter, quote, supported from claims where instr(evidence_ids, :quoted) "
-              "order by letter, id",
+    "claims": "select c.id, c.letter, c.quote, c.supported from claim_evidence e join claims c on "
+              "c.id = e.claim_id where e.evidence_id = :id order by c.letter, c.id",
     "aliases": "select alias from id_aliases where id = :id order by alias",
 }
 
@@ -252,7 +250,7 @@ def _event_rows(table: str, row_id: str):
         if found is None:
             return None
         row = dict(zip([d[0] for d in cursor.description], found, strict=True))
-        params = {"id": row_id, "source": row["source"], "quoted": json.dumps(row_id)}
+        params = {"id": row_id, "source": row["source"]}
         answer = {"row": row}
         for name, sql in EVENT_QUERIES.items():
             cursor = conn.execute(sql, params)
@@ -439,7 +437,7 @@ def render_cell(row, value, column, table, database, datasette):
         links = [Markup('<a href="{}">{}</a>').format(row_path(datasette, i), i)
                  for i in ids if isinstance(i, str) and row_path(datasette, i)]
         return Markup(", ").join(links) if len(links) == len(ids) else None
-    if column == "event_id" or (column == "id" and table in (None, "evidence")):
+    if column in ("event_id", "evidence_id") or (column == "id" and table in (None, "evidence")):
         path = row_path(datasette, value)
         return Markup('<a href="{}">{}</a>').format(path, value) if path else None
     return None

@@ -100,6 +100,20 @@ def test_event_ids_link_to_their_rows(site, db):
     assert listed == json.loads(ids)
 
 
+def test_a_row_page_lists_the_claims_it_backs(site, db):
+    backed = {}
+    for claim_id, ids in db.execute("select id, evidence_ids from claims"):
+        for row_id in json.loads(ids):
+            backed.setdefault(row_id, set()).add(claim_id)
+    assert backed == {row_id: {c for r, c in db.execute("select evidence_id, claim_id from claim_evidence")
+                               if r == row_id} for row_id in backed}
+    row_id = max(backed, key=lambda r: (len(backed[r]), r))
+    table = db.execute("select event_table from evidence where id = ?", (row_id,)).fetchone()[0]
+    _, _, html = fetch(site, f"/evidence/{table}/{row_id}")
+    section = html.split("<h2>Claims it backs</h2>", 1)[1].split("</ul>", 1)[0]
+    assert set(re.findall(r'href="/claims#([^"]+)"', section)) == backed[row_id]
+
+
 def test_evidence_view_ids_link_to_the_event_tables(site):
     _, _, html = fetch(site, "/evidence/evidence?kind=legal_action&_size=3")
     assert len([h for h in links(html) if h.startswith("/evidence/legal_actions/legal-")]) == 3
