@@ -200,6 +200,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     reuse = incremental and reusable(db_path)
     state_file = state_path(db_path)
     files.append(state_file.with_name(state_file.name + ".tmp"))
+    noting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frt-state")
     try:
         staged = sqlite_utils.Database(sqlite3.connect(rows_file if reuse else temporary))
         # A new file, swapped in only once it is complete and synced to disk: no journal, and no
@@ -240,9 +241,10 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
             insert_rows(staged.conn, "sources", source_rows(sources_file, staged.conn))
             redactor.apply_to_database(staged.conn, STORED_TABLES)
         staged.close()
-        staged_state, fingerprint = stage_state(state_file, index_file, events.groups, inputs,
-                                                len(records.paths))
-        steps.done("aliases, tombstones, candidates, sources, redactions, state for the next build")
+        # The state for the next build is written meanwhile by a thread: its work is SQLite's,
+        # which lets go of Python's lock (3-4 s at 1M records, beside the indexes).
+        noted = noting.submit(stage_state, state_file, index_file, events.groups, inputs, len(records.paths))
+        steps.done("aliases, tombstones, candidates, sources, redactions")
         # A redacted value could stay behind in the old file's full-text segments: redactions
         # always get a whole new file.
         if reuse and redactor.values:
@@ -264,8 +266,6 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         steps.done("run log and indexes")
         create_views(db)
         count_evidence(db)
-        db["build"].insert_all([{"key": "built_at", "value": built}, {"key": "inputs", "value": fingerprint}],
-                               pk="key")
         claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
         redactor.scrub_rows("claims", claims)
         with db.conn:
@@ -279,7 +279,11 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         else:
             create_search_indexes(db)
         steps.done("full-text indexes")
-        now = published_now(db.conn)
+        staged_state, fingerprint = noted.result()
+        db["build"].insert_all([{"key": "built_at", "value": built}, {"key": "inputs", "value": fingerprint}],
+                               pk="key")
+        steps.done("state for the next build")
+        now = published_now(db.conn) if register else {}
         if register:
             check(registered, now)
         db.close()
@@ -291,6 +295,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         finish_state(staged_state, state_file, state_meta(fingerprint, built, register, records, curated_dir,
                                                           ledgers, runs_dir))
     finally:
+        noting.shutdown()  # the state is written before its files go
         for path in files:
             path.unlink(missing_ok=True)
     return counted(db_path)
