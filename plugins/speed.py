@@ -32,9 +32,9 @@ Datasette and its plugins ask again on every page.
 """
 
 import asyncio
-import copy
 import functools
 import gc
+import pickle
 import re
 import sqlite3
 import time
@@ -348,14 +348,15 @@ async def warm(datasette, state: State) -> None:
 def keep_schema_answers(database) -> None:
     """An immutable database's tables, views, columns, keys and full-text tables, asked once: every
     page asks some of them again (datasette-search-all's menu link looks for a searchable table
-    on every page), each a trip to a query thread. Each caller gets its own copy."""
+    on every page), each a trip to a query thread. Each caller gets its own copy, unpickled (ten
+    times faster than copy.deepcopy: a row page asks for every foreign key of the database)."""
     for question in SCHEMA_QUESTIONS:
         original, answers = getattr(database, question), {}
 
         async def kept(*args, _original=original, _answers=answers):
             if args not in _answers:
-                _answers[args] = await _original(*args)
-            return copy.deepcopy(_answers[args])
+                _answers[args] = pickle.dumps(await _original(*args), protocol=pickle.HIGHEST_PROTOCOL)
+            return pickle.loads(_answers[args])
 
         setattr(database, question, kept)
 
