@@ -7,8 +7,8 @@ similarity is rapidfuzz's normalised Indel ratio.
 
 Matching compares each row with many others, so each value is prepared once (`person_names`,
 `organisation_name`, `folded`, `organisation_ids`) and pairs compare prepared values (`names`,
-`organisations`, `folded_texts`, `id_sets`); `person`, `organisation`, `text` and
-`organisation_sets` do both for two raw values.
+`organisations`, `folded_texts`, `id_sets`); `person` and `organisation` do both for two raw
+values.
 """
 
 from datetime import date, timedelta
@@ -93,10 +93,6 @@ def id_sets(a: frozenset[str], b: frozenset[str]) -> float | None:
     return len(a & b) / len(a | b)
 
 
-def organisation_sets(a: list[str] | None, b: list[str] | None) -> float | None:
-    return id_sets(organisation_ids(tuple(a or ())), organisation_ids(tuple(b or ())))
-
-
 @lru_cache(maxsize=1 << 16)
 def interval(text: str | None, precision: str | None) -> tuple[date, date] | None:
     """The days an ISO date at its precision covers: "2019-07" → 1 to 31 July 2019."""
@@ -141,10 +137,6 @@ def folded_texts(a: str | None, b: str | None) -> float | None:
     if a is None or b is None:
         return None
     return fuzz.token_set_ratio(a, b) / 100
-
-
-def text(a: str | None, b: str | None) -> float | None:
-    return folded_texts(folded(a), folded(b))
 
 
 def equal(a, b) -> float | None:
