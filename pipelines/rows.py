@@ -79,9 +79,9 @@ STAGING_CACHE_MIB = 64
 BESIDE_CACHE_MIB = 16  # appended too
 
 
-def _seen(document: dict, record: dict, column: str, pick):
-    mine, theirs = document.get(column), record.get(column)
-    return pick(mine, theirs) if mine and theirs else mine or theirs or None
+def _widest(a: str | None, b: str | None, pick) -> str | None:
+    """The earlier (pick=min) or later (max) of two days, either of which may be unknown."""
+    return pick(a, b) if a and b else a or b or None
 
 
 def _create_staging(path: Path) -> None:
@@ -135,12 +135,6 @@ class Lately:
 
 def _within(value: str | None, bound: str | None, pick) -> bool:
     return value is None or (bound is not None and pick(value, bound) == bound)
-
-
-def _widest(value: str | None, bound: str | None, pick) -> str | None:
-    if value is None or bound is None:
-        return bound if value is None else value
-    return pick(value, bound)
 
 
 class Beside(NamedTuple):
@@ -274,8 +268,8 @@ class RowWriter:
         get = document.get
         values = [get(c) for c in DOCUMENT_COLUMNS]
         values[SOURCE_AT] = document.get("source") or record["source"]
-        values[FIRST_SEEN_AT] = _seen(document, record, "first_seen", min)
-        values[LAST_SEEN_AT] = _seen(document, record, "last_seen", max)
+        values[FIRST_SEEN_AT] = _widest(document.get("first_seen"), record.get("first_seen"), min)
+        values[LAST_SEEN_AT] = _widest(document.get("last_seen"), record.get("last_seen"), max)
         return tuple(values)
 
     def remove(self, records: list[dict]) -> None:
