@@ -23,7 +23,6 @@ from itertools import chain, combinations, product
 from typing import NamedTuple
 
 from pipelines import similarity
-from pipelines.organisations import main_name, organisation_id
 
 AUTO_MERGE = 0.85
 # A blocking key shared by more rows than this (one country and year, at scale) says nothing about
@@ -152,9 +151,9 @@ def block_keys(record: dict):
     if record.get("country") and record.get("date"):
         yield table, "when", record["country"], record["date"][:4]
     for field_name in ORGANISATION_FIELDS:
-        name = main_name(record.get(field_name))
-        if name:
-            yield table, "organisation", organisation_id(name)
+        organisation = similarity.organisation_name(record.get(field_name))
+        if organisation:
+            yield table, "organisation", organisation[0]
     names = similarity.person_names(record.get("person"))
     if names:
         yield table, "person", names[-1]
