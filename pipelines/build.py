@@ -51,6 +51,7 @@ from pipelines.schema import (
     create_search_indexes,
     create_tables,
     create_views,
+    dangling_keys,
     move_counts,
 )
 from pipelines.second_process import SecondProcess
@@ -270,7 +271,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         redactor.scrub_rows("claims", claims)
         with db.conn:
             insert_claims(db.conn, claims)
-        broken = db.conn.execute("PRAGMA foreign_key_check").fetchall()
+        broken = dangling_keys(db.conn)
         if broken:
             raise ValueError(f"foreign keys that point nowhere: {broken[:10]}")
         steps.done("views, claims and the foreign key check")

@@ -7,11 +7,13 @@ import subprocess
 import sys
 
 import pytest
+import sqlite_utils
 import yaml
 from conftest import FIXTURES, REPO, crawl
 
 from pipelines.build import build
 from pipelines.curated import CuratedError, load_curated
+from pipelines.schema import create_tables, dangling_keys
 from pipelines.stream import DuplicateIds, UnsortedSnapshot
 
 DATA = REPO / "data"
@@ -148,6 +150,10 @@ def test_the_repository_data_builds(tmp_path):
     for quote, ids in conn.execute("select quote, evidence_ids from claims"):
         assert all(conn.execute("select 1 from evidence where id = ?", (i,)).fetchone()
                    for i in json.loads(ids)), quote
+    merged = conn.execute("select count(*) from id_aliases where reason like 'same event as %'").fetchone()[0]
+    assert merged > 0  # rows of one event were merged: their full-text entries went with them
+    for table in ("deployments", "wrongful_arrests", "legal_actions", "documents"):
+        conn.execute(f"insert into [{table}_fts]([{table}_fts], rank) values ('integrity-check', 1)")
 
 
 def test_make_build_entry_point(tmp_path, inputs):
@@ -156,3 +162,26 @@ def test_make_build_entry_point(tmp_path, inputs):
                            "--items", str(items)], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "built" in done.stderr and "deployments" in done.stderr
+
+
+def test_foreign_keys_that_point_nowhere_are_found():
+    """dangling_keys finds what PRAGMA foreign_key_check finds (each value once), a compound key too."""
+    db = sqlite_utils.Database(memory=True)
+    create_tables(db)
+    db["documents"].insert({"id": "doc-example-1", "url": "https://example.org/1"})
+    db["organisations"].insert({"id": "org-example-police-department", "name": "Example Police Department"})
+    documents = ["doc-example-1", "doc-example-gone", "doc-example-gone", None]
+    citations = [{"event_id": f"dep-example-{n}", "document_id": document, "event_table": "deployments"}
+                 for n, document in enumerate(documents)]
+    db["citations"].insert_all(citations)
+    db["event_organisations"].insert({"event_id": "dep-example-0", "organisation_id": "org-example-gone",
+                                      "event_table": "deployments", "role": "operator"})
+    db.execute("create table pairs (a text, b text, primary key (a, b))")
+    db.execute("create table pointers (a text, b text, foreign key (a, b) references pairs (a, b))")
+    db.execute("insert into pairs values ('x', 'y')")
+    db.execute("insert into pointers values ('x', 'y'), ('x', 'z'), (null, 'z')")
+    found = dangling_keys(db.conn)
+    assert sorted(found) == [("citations", "[document_id]", ("doc-example-gone",)),
+                             ("event_organisations", "[organisation_id]", ("org-example-gone",)),
+                             ("pointers", "[a], [b]", ("x", "z"))]
+    assert {row[0] for row in db.execute("pragma foreign_key_check").fetchall()} == {t for t, _, _ in found}
