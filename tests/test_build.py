@@ -151,7 +151,8 @@ def test_the_repository_data_builds(tmp_path):
         assert all(conn.execute("select 1 from evidence where id = ?", (i,)).fetchone()
                    for i in json.loads(ids)), quote
     merged = conn.execute("select count(*) from id_aliases where reason like 'same event as %'").fetchone()[0]
-    assert merged > 0  # rows of one event were merged: their full-text entries went with them
+    assert merged > 0
+    # rows of one event were merged, then the full-text indexes made: each agrees with its table
     for table in ("deployments", "wrongful_arrests", "legal_actions", "documents"):
         conn.execute(f"insert into [{table}_fts]([{table}_fts], rank) values ('integrity-check', 1)")
 
@@ -180,8 +181,11 @@ def test_foreign_keys_that_point_nowhere_are_found():
     db.execute("create table pointers (a text, b text, foreign key (a, b) references pairs (a, b))")
     db.execute("insert into pairs values ('x', 'y')")
     db.execute("insert into pointers values ('x', 'y'), ('x', 'z'), (null, 'z')")
+    db.execute("create table mentions (document text references documents)")  # the parent's primary key
+    db.execute("insert into mentions values ('doc-example-1'), ('doc-example-unknown')")
     found = dangling_keys(db.conn)
     assert sorted(found) == [("citations", "[document_id]", ("doc-example-gone",)),
                              ("event_organisations", "[organisation_id]", ("org-example-gone",)),
+                             ("mentions", "[document]", ("doc-example-unknown",)),
                              ("pointers", "[a], [b]", ("x", "z"))]
     assert {row[0] for row in db.execute("pragma foreign_key_check").fetchall()} == {t for t, _, _ in found}
