@@ -12,8 +12,17 @@ every alias must end at a row or a tombstone, or the build stops and says which.
 from functools import lru_cache
 from pathlib import Path
 
+from pipelines.identify import NAMES_CACHED, slug
 from pipelines.ledgers import read_csv_ledger
-from pipelines.organisations import ROLE_FIELDS, alias_ids, main_name, organisation_id
+from pipelines.organisations import (
+    ROLE_FIELDS,
+    alias_ids,
+    canonical_name,
+    main_name,
+    names_in,
+    organisation_id,
+)
+from pipelines.places import _key as name_key
 
 FIELDS = ("alias", "id", "reason", "since")
 
@@ -27,7 +36,7 @@ def read_aliases(path: Path | None) -> list[dict]:
     return [{k: v or None for k, v in row.items()} for _, row in read_csv_ledger(path, FIELDS, AliasError)]
 
 
-@lru_cache(maxsize=65536)  # a source repeats its organisations' texts on many rows
+@lru_cache(maxsize=NAMES_CACHED)  # a source repeats its organisations' texts on many rows
 def whole_text_alias(text: str | None) -> tuple[str, str, str] | None:
     """(the id a field's whole text gives, the id of the organisation it names first, that name)
     where the two differ, else None."""
@@ -36,6 +45,13 @@ def whole_text_alias(text: str | None) -> tuple[str, str, str] | None:
         return None
     whole, real = organisation_id(text), organisation_id(first)
     return (whole, real, first) if whole != real else None
+
+
+def forget_names() -> None:
+    """Empty the caches of parsed organisation names (NAMES_CACHED entries each) once a build has
+    read every record: matching, which follows, needs the memory more."""
+    for cached in (whole_text_alias, main_name, organisation_id, names_in, canonical_name, slug, name_key):
+        cached.cache_clear()
 
 
 class OrganisationAliases:

