@@ -38,12 +38,11 @@ from pipelines.operations import (
     changes_files,
     load_captures,
     load_operations,
-    load_run_log,
     refresh_operations,
 )
 from pipelines.published import check, published_now, read_registry, registered_with, write_registry
 from pipelines.redact import Redactor, read_redactions
-from pipelines.rows import RowWriter
+from pipelines.rows import RowWriter, move_staged
 from pipelines.schema import (
     COLUMNS,
     count_evidence,
@@ -65,8 +64,10 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 STORED_TABLES = (*EVENT_TABLES, "documents", "organisations", "citations", "event_organisations",
                  "id_aliases", "tombstones", "match_candidates", "sources")
 PAGE_TABLES = (*EVENT_TABLES, "documents", "organisations", "sources")
-# Their rows are all written before matching, which then uses only its own file for a while.
-INDEXED_WHILE_MATCHING = (*EVENT_TABLES, "citations", "event_organisations", "runs", "changes")
+# Their rows are all written before matching (documents and organisations once moved from the
+# staging file, pipelines/rows.py), which then uses only its own file for a while.
+INDEXED_WHILE_MATCHING = (*EVENT_TABLES, "citations", "event_organisations", "runs", "changes", "documents",
+                          "organisations")
 logger = logging.getLogger(__name__)
 
 
@@ -121,23 +122,24 @@ def open_new(path: Path) -> sqlite_utils.Database:
     return db
 
 
-def _load_and_index(path: str, runs_dir: Path, inbox, outbox) -> None:
+def _move_and_index(path: str, staging_path: Path, inbox, outbox) -> None:
     db = sqlite_utils.Database(path)  # SQLite's small default cache: the build's memory stays flat
     for pragma in ("journal_mode = OFF", "synchronous = OFF", "threads = 2"):
         db.execute(f"PRAGMA {pragma}")
-    load_run_log(db, runs_dir)
+    move_staged(db.conn, staging_path)
     create_indexes(db, INDEXED_WHILE_MATCHING)
     db.close()
     outbox.put(("done",))
 
 
-def beside_matching(path: Path, runs_dir: Path) -> SecondProcess:
-    """Load the run log into the database being built at `path`, and make the indexes of the tables
-    already filled, in another process while matching works from its own file (`result()` waits
-    for the end); nothing else may use the database's file meanwhile."""
-    return SecondProcess(_load_and_index, (str(path), runs_dir), name="frt-beside-matching",
+def beside_matching(path: Path, staging_path: Path) -> SecondProcess:
+    """Move the documents and organisations of the staging file into the database being built at
+    `path`, and make the indexes of the tables already filled, in another process while matching
+    works from its own file (`result()` waits for the end); nothing else may use the database's
+    file meanwhile."""
+    return SecondProcess(_move_and_index, (str(path), staging_path), name="frt-beside-matching",
                          called="the process working beside matching",
-                         doing="loading the run log and indexing " + ", ".join(INDEXED_WHILE_MATCHING))
+                         doing="moving the staged rows and indexing " + ", ".join(INDEXED_WHILE_MATCHING))
 
 
 class Steps:
@@ -216,12 +218,13 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         create_tables(staged)
         runs_dir = Path(items_dir).parent / "runs"
         with staged.conn:  # one transaction
-            writer = RowWriter(staged.conn, staging_file, matching_index(index_file))
+            writer = RowWriter(staged.conn, staging_file, matching_index(index_file),
+                               runs_dir=None if reuse else runs_dir)
             try:
                 events, resolver = resolve_events(
                     records, writer, index_file, sources_file, decisions_file, tombstones_file,
                     Ages(published_days, built[:10]), {i: t for i, (t, _) in registered.items()},
-                    while_matching=None if reuse else lambda: beside_matching(temporary, runs_dir))
+                    while_matching=None if reuse else lambda: beside_matching(temporary, staging_file))
             except BaseException:
                 writer.close()
                 raise
@@ -262,7 +265,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         if reuse:
             load_operations(db, Path(items_dir).parent)
         else:
-            load_captures(db, Path(items_dir).parent)  # the run log is loaded beside matching
+            load_captures(db, Path(items_dir).parent)  # the run log came with the rows
         create_indexes(db)
         steps.done("run log and indexes")
         create_views(db)

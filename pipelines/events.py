@@ -182,7 +182,8 @@ class Resolver:
     def resolve(self, events: Events, decisions_file: Path | None, ages: Ages, while_matching=None) -> Events:
         """Match, cluster and merge; the merged rows replace their records' rows. `while_matching`
         starts work on the database's file in a second process (pipelines/second_process.py) once
-        matching has read what it needs from it; the merges wait for that work's result."""
+        matching has read what it needs from it, work that moves the staged documents and
+        organisations into it (the build's, pipelines/build.py); the merges wait for its result."""
         started = time.perf_counter()
         shared = self.shared_documents()
         meanwhile = while_matching() if while_matching else None
@@ -197,6 +198,7 @@ class Resolver:
                                                   self.repeating, declared)
             if meanwhile:
                 meanwhile.result()
+                self.writer.staged_moved()
         except BaseException:
             if meanwhile:
                 meanwhile.stop()

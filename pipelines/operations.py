@@ -22,7 +22,7 @@ import sqlite_utils
 from pipelines.captures import read_state
 from pipelines.runlog import CHANGES_SUFFIX, read_changes, read_runs
 from pipelines.schema import COLUMNS
-from pipelines.tables import insert_rows
+from pipelines.tables import insert_rows, inserting
 
 
 def _json(value):
@@ -98,11 +98,17 @@ def load_operations(db: sqlite_utils.Database, data_dir: Path) -> None:
     load_captures(db, data_dir)
 
 
-def load_run_log(db: sqlite_utils.Database, runs_dir: Path) -> None:
-    """The runs and their changes (they need no other table: a full build loads them beside matching)."""
-    db["runs"].insert_all(run_rows(runs_dir), columns=None)
+def run_log_batches(conn, runs_dir: Path):
+    """The runs and their changes inserted a batch at a time, yielding after each (they need no other
+    table: a full build's rows' process writes them while no rows are waiting, pipelines/rows.py)."""
+    yield from inserting(conn, "runs", run_rows(runs_dir))
+    yield from inserting(conn, "changes", change_rows(read_changes(runs_dir)))
+
+
+def load_run_log(db: sqlite_utils.Database, runs_dir: Path) -> int:
+    """The runs and their changes, in one transaction; return how many rows."""
     with db.conn:
-        insert_rows(db.conn, "changes", change_rows(read_changes(runs_dir)))
+        return sum(run_log_batches(db.conn, runs_dir))
 
 
 def refresh_operations(db: sqlite_utils.Database, data_dir: Path, noted: dict[str, list]) -> None:

@@ -7,18 +7,22 @@ gives its name and kind, and each column of a document takes the first value any
 it gives (records in id order; a merged record after the records merged into it), with the
 earliest first_seen and latest last_seen of those records. Rows are written in batches: while the
 records are read once, by a second process (SQLite's inserts are most of a build's time, and a
-machine's second core takes them; threads could not, as they share Python's lock), then, for the
-few merged records, by this one in the caller's transaction. `remove` takes back the rows of
+machine's second core takes them; threads could not, as they share Python's lock), which writes
+the run log whenever it waits for rows, then, for the few merged records, by this one in the
+caller's transaction. `remove` takes back the rows of
 records that were merged into another (the merged record is added in their place). A document's
 row that would change nothing is not written (`Lately`): most of a build's document rows are a
 page a source cites for many of its rows, whose columns the first of them filled.
 """
 
+import queue
 import sqlite3
+from collections import deque
 from contextlib import closing
 from pathlib import Path
 from typing import NamedTuple
 
+from pipelines.operations import run_log_batches
 from pipelines.organisations import named_organisations, organisation_id, organisation_kind, registry
 from pipelines.schema import COLUMNS
 from pipelines.second_process import SecondProcess, packed, unpacked
@@ -145,14 +149,26 @@ class Beside(NamedTuple):
     inserts: dict[str, str]
 
 
+def move_staged(conn: sqlite3.Connection, staging_path: Path) -> None:
+    """Copy the documents and organisations of the staging file into conn's database, in id order
+    (committed: a database is attached outside a transaction)."""
+    conn.commit()
+    conn.execute("attach database ? as staged", (str(staging_path),))
+    for table in STAGED:
+        conn.execute(f"insert into main.[{table}] select * from staged.[{table}] order by id")
+    conn.commit()
+    conn.execute("detach database staged")
+
+
 class Tables:
     """Batches of rows written by this process: event rows, citations and links into `conn` (in
-    its caller's transaction), documents and organisations into the staging file (but document
-    rows that would change nothing), and rows beside into their file."""
+    its caller's transaction), documents and organisations into the staging file (into `conn`
+    when there is none: they were moved, `move_staged`), but document rows that would change
+    nothing, and rows beside into their file."""
 
-    def __init__(self, conn: sqlite3.Connection, staging_path: Path, beside: Beside | None = None):
+    def __init__(self, conn: sqlite3.Connection, staging_path: Path | None, beside: Beside | None = None):
         self.conn = conn
-        self.staging = _open(staging_path, STAGING_CACHE_MIB)
+        self.staging = staging_path and _open(staging_path, STAGING_CACHE_MIB)
         self.beside = beside and _open(beside.path, BESIDE_CACHE_MIB)
         self.inserts = {**SQL, **(beside.inserts if beside else {})}
         self.lately = Lately()
@@ -167,7 +183,7 @@ class Tables:
                 self._connection(table).executemany(self.inserts[table], rows)
 
     def _connection(self, table: str) -> sqlite3.Connection:
-        if table in STAGED:
+        if table in STAGED and self.staging:
             return self.staging
         return self.conn if table in SQL else self.beside
 
@@ -179,14 +195,29 @@ class Tables:
                 conn.close()
 
     def close(self) -> None:
-        self.staging.close()
+        if self.staging:
+            self.staging.close()
 
 
-def _write_batches(db_path: str, staging_path: Path, beside: Beside | None, inbox, outbox) -> None:
-    """The second process: each batch written in order, committed at the end."""
+def _next(inbox, meanwhile):
+    """The next message, doing a step of `meanwhile` (an iterator) whenever none is waiting."""
+    while True:
+        try:
+            return inbox.get_nowait()
+        except queue.Empty:
+            if next(meanwhile, None) is None:
+                return inbox.get()
+
+
+def _write_batches(db_path: str, staging_path: Path, beside: Beside | None, runs_dir: Path | None,
+                   inbox, outbox) -> None:
+    """The second process: each batch written in order, committed at the end; whenever no batch is
+    waiting, a batch of the run log under runs_dir (if given) is written meanwhile."""
     tables = Tables(_open(db_path, DATABASE_CACHE_MIB), staging_path, beside)
-    while (message := inbox.get()) is not None:
+    meanwhile = run_log_batches(tables.conn, runs_dir) if runs_dir else iter(())
+    while (message := _next(inbox, meanwhile)) is not None:
         tables.write(unpacked(message))
+    deque(meanwhile, maxlen=0)  # what is left of the run log
     tables.finish()
     tables.conn.execute("commit")
     tables.conn.close()
@@ -197,10 +228,12 @@ class TablesProcess:
     """Batches of rows written, as Tables writes them, by a second process into the file of `conn`
     (which must hold no lock until `finish`), the staging file and the file beside."""
 
-    def __init__(self, conn: sqlite3.Connection, staging_path: Path, beside: Beside | None):
+    def __init__(self, conn: sqlite3.Connection, staging_path: Path, beside: Beside | None,
+                 runs_dir: Path | None):
         db_path = conn.execute("pragma database_list").fetchone()[2]
-        self.process = SecondProcess(_write_batches, (db_path, staging_path, beside), name="frt-rows",
-                                     called="the rows' writing process", doing="writing the rows")
+        self.process = SecondProcess(_write_batches, (db_path, staging_path, beside, runs_dir),
+                                     name="frt-rows", called="the rows' writing process",
+                                     doing="writing the rows")
 
     def write(self, pending: dict[str, list[tuple]]) -> None:
         self.process.put(packed(pending))
@@ -217,16 +250,19 @@ class TablesProcess:
 class RowWriter:
     """Writes records' rows into an open database whose tables exist (pipelines/schema.py)."""
 
-    def __init__(self, conn: sqlite3.Connection, staging_path: Path, beside: Beside | None = None):
-        """Documents and organisations are gathered in a file at staging_path until `complete`. The
+    def __init__(self, conn: sqlite3.Connection, staging_path: Path, beside: Beside | None = None,
+                 runs_dir: Path | None = None):
+        """Documents and organisations are gathered in a file at staging_path until `complete` (or
+        until another process moves them into the database, `staged_moved`). The
         rows queued until the first `finish` (the records read once, and the rows `keep_beside`
-        queues) are written by a second process (TablesProcess): the caller must not write into
-        conn's file or the file beside until then; the rows that follow (merged records) are
-        written by this process."""
+        queues) are written by a second process (TablesProcess), which also loads the run log
+        under runs_dir (if given) into conn's file while it waits for rows: the caller must not
+        write into conn's file or the file beside until then; the rows that follow (merged
+        records) are written by this process."""
         self.conn = conn
         self.staging_path = staging_path
         _create_staging(staging_path)
-        self.tables = TablesProcess(conn, staging_path, beside)
+        self.tables = TablesProcess(conn, staging_path, beside, runs_dir)
         self.pending: dict[str, list[tuple]] = {}
         registered = {organisation_id(o["name"]): (o["name"], o.get("kind"), o.get("country"),
                                                    o.get("website"), stored(sorted(o.get("aliases", []))))
@@ -234,6 +270,7 @@ class RowWriter:
         self._queue("organisations", [(org_id, *row) for org_id, row in registered.items()])
         self.organisations = set(registered)
         self.queued = 0
+        self.moved = False
 
     def _queue(self, table: str, rows: list[tuple]) -> None:
         self.pending.setdefault(table, []).extend(rows)
@@ -295,16 +332,22 @@ class RowWriter:
             self.tables.finish()
             self.tables = Tables(self.conn, self.staging_path)
 
-    def complete(self) -> None:
-        """Write every row queued, and the documents and organisations into the database, in id order."""
+    def staged_moved(self) -> None:
+        """The staging file's rows were moved into the database (by another process, with
+        `move_staged`, after the first `finish`): the documents and organisations of the records
+        that follow are written straight into it."""
         self.finish()
         self.tables.finish()
-        self.conn.commit()  # a database is attached outside a transaction
-        self.conn.execute("attach database ? as staged", (str(self.staging_path),))
-        for table in STAGED:
-            self.conn.execute(f"insert into main.[{table}] select * from staged.[{table}] order by id")
-        self.conn.commit()
-        self.conn.execute("detach database staged")
+        self.tables = Tables(self.conn, None)
+        self.moved = True
+
+    def complete(self) -> None:
+        """Write every row queued, and the documents and organisations (unless moved already) into
+        the database, in id order."""
+        self.finish()
+        self.tables.finish()
+        if not self.moved:
+            move_staged(self.conn, self.staging_path)
 
     def close(self) -> None:
         self.tables.close()

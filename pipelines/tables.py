@@ -1,12 +1,12 @@
 """Rows into SQLite tables, fast: one bulk insert per table, or only the difference with what is there.
 
 `insert_rows` writes dict rows into an existing table with executemany in the caller's
-transaction; values are stored as sqlite-utils stores them (lists and dicts as JSON), and a key
-that is no column of the table is an error, as with sqlite-utils. `apply_rows` makes a table hold
-exactly the rows of the same table in an attached database, changing only the rows that differ (by
-primary key) and keeping the table's external-content full-text index in step: the incremental
-build uses it on a copy of the last database, so that a night in which 1% of the rows changed
-writes about 1% of them.
+transaction (`inserting`, a batch at a time); values are stored as sqlite-utils stores them (lists
+and dicts as JSON), and a key that is no column of the table is an error, as with sqlite-utils.
+`apply_rows` makes a table hold exactly the rows of the same table in an attached database,
+changing only the rows that differ (by primary key) and keeping the table's external-content
+full-text index in step: the incremental build uses it on a copy of the last database, so that a
+night in which 1% of the rows changed writes about 1% of them.
 """
 
 import datetime
@@ -49,17 +49,21 @@ def _tuples(table: str, columns: list[str], rows):
         yield tuple(stored(row.get(c)) for c in columns)
 
 
-def insert_rows(conn, table: str, rows) -> int:
-    """Insert dict rows into an existing table; return how many."""
+def inserting(conn, table: str, rows):
+    """Insert dict rows into an existing table a batch at a time, yielding each batch's size after
+    it is written (so that a caller can do it between other work)."""
     columns = columns_of(conn, table)
     sql = (f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
            f"values ({', '.join('?' for _ in columns)})")
-    count = 0
     tuples = _tuples(table, columns, rows)
     while batch := list(islice(tuples, BATCH)):
         conn.executemany(sql, batch)
-        count += len(batch)
-    return count
+        yield len(batch)
+
+
+def insert_rows(conn, table: str, rows) -> int:
+    """Insert dict rows into an existing table; return how many."""
+    return sum(inserting(conn, table, rows))
 
 
 class SearchIndex:

@@ -1,13 +1,15 @@
 """The rows a build writes: a document row left unsent because it would change nothing leaves the
-documents table as upserting every row would."""
+documents table as upserting every row would; the rows' process writes the run log only while no
+rows wait."""
 
+import queue
 import random
 import sqlite3
 
 import pytest
 
 from pipelines import rows
-from pipelines.rows import DOCUMENT_COLUMNS, FIRST_SEEN_AT, LAST_SEEN_AT, UPSERT_DOCUMENT, Lately
+from pipelines.rows import DOCUMENT_COLUMNS, FIRST_SEEN_AT, LAST_SEEN_AT, UPSERT_DOCUMENT, Lately, _next
 from pipelines.schema import TYPES
 
 DAYS = (None, "2026-01-01", "2026-01-02", "2026-02-01")
@@ -61,3 +63,35 @@ def test_a_row_that_fills_a_column_or_widens_a_date_is_sent():
     later = list(base)
     later[title] = "Another title"  # the first title stays
     assert not lately.new(tuple(later))
+
+
+class Inbox:
+    """Batches already waiting (`ready`), then one that comes only when waited for."""
+
+    def __init__(self, ready: list[str]):
+        self.ready = list(ready)
+
+    def get_nowait(self) -> str:
+        if not self.ready:
+            raise queue.Empty
+        return self.ready.pop(0)
+
+    def get(self) -> str:
+        return "waited for"
+
+
+def test_the_run_log_is_written_while_no_rows_wait():
+    written = []
+
+    def run_log():
+        for batch in ("runs", "changes 1", "changes 2"):
+            written.append(batch)
+            yield 1
+
+    inbox, meanwhile = Inbox(["rows 1", "rows 2"]), run_log()
+    assert [_next(inbox, meanwhile), _next(inbox, meanwhile)] == ["rows 1", "rows 2"]
+    assert written == []
+    assert _next(inbox, meanwhile) == "waited for"
+    assert written == ["runs", "changes 1", "changes 2"]
+    inbox.ready.append("rows 3")
+    assert _next(inbox, meanwhile) == "rows 3"
