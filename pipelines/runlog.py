@@ -11,6 +11,8 @@ failed (the snapshot was kept) or skipped (not run).
 import json
 from pathlib import Path
 
+import orjson
+
 from pipelines.store import dumps
 
 STATUSES = ("ok", "partial", "failed", "skipped")
@@ -44,8 +46,8 @@ def read_runs(runs_dir: Path, spider: str | None = None) -> list[dict]:
 def read_changes(runs_dir: Path):
     """Every change every run recorded, one at a time (a night of a million rows has as many)."""
     for path in sorted(Path(runs_dir).glob(f"*{CHANGES_SUFFIX}")):
-        with path.open(encoding="utf-8") as handle:
-            yield from (json.loads(line) for line in handle if line.strip())
+        with path.open("rb") as handle:
+            yield from (orjson.loads(line) for line in handle if line.strip())
 
 
 def last_good_run(runs: list[dict], mode: str | None = "full") -> dict | None:
