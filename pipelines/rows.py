@@ -9,10 +9,10 @@ earliest first_seen and latest last_seen of those records. Rows are written in b
 records are read once, by a second process (SQLite's inserts are most of a build's time, and a
 machine's second core takes them; threads could not, as they share Python's lock), which writes
 the run log whenever it waits for rows, then, for the few merged records, by this one in the
-caller's transaction. `remove` takes back the rows of
-records that were merged into another (the merged record is added in their place). A document's
-row that would change nothing is not written (`Lately`): most of a build's document rows are a
-page a source cites for many of its rows, whose columns the first of them filled.
+caller's transaction. `remove` takes back the rows of records that were merged into another (the
+merged record is added in their place). A document's row that would change nothing is not
+written (`Lately`): most of a build's document rows are a page a source cites for many of its
+rows, whose columns the first of them filled.
 """
 
 import queue
@@ -162,9 +162,9 @@ def move_staged(conn: sqlite3.Connection, staging_path: Path) -> None:
 
 class Tables:
     """Batches of rows written by this process: event rows, citations and links into `conn` (in
-    its caller's transaction), documents and organisations into the staging file (into `conn`
-    when there is none: they were moved, `move_staged`), but document rows that would change
-    nothing, and rows beside into their file."""
+    its caller's transaction); documents and organisations into the staging file, or into `conn`
+    once they were moved there (no staging file, `move_staged`), leaving out document rows that
+    would change nothing; and rows beside into their file."""
 
     def __init__(self, conn: sqlite3.Connection, staging_path: Path | None, beside: Beside | None = None):
         self.conn = conn
