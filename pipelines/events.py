@@ -197,7 +197,9 @@ class Resolver:
             clusters, events.candidates = cluster(self.kept, matches, read_decisions(decisions_file),
                                                   self.repeating, declared)
             if meanwhile:
+                waiting = time.perf_counter()
                 meanwhile.result()
+                logger.info("matching: waited %.1f s for the work beside it", time.perf_counter() - waiting)
                 self.writer.staged_moved()
         except BaseException:
             if meanwhile:
