@@ -267,7 +267,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         else:
             load_captures(db, Path(items_dir).parent)  # the run log came with the rows
         create_indexes(db)
-        steps.done("run log and indexes")
+        steps.done("run log, captures and indexes" if reuse else "captures and indexes")
         create_views(db)
         count_evidence(db)
         claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
