@@ -160,16 +160,16 @@ class Fetcher:
 
 
 class RowPutter:
-    """Puts a row in place of the row of the same id, keeping the full-text index in step; a row
-    that is already so is left alone."""
+    """Puts a row in place of the row of the same id, setting only the columns whose values differ
+    (SQLite then rewrites only the indexes of those columns) and keeping the full-text index in
+    step; a row that is already so is left alone."""
 
     def __init__(self, conn: sqlite3.Connection, table: str):
-        columns = list(COLUMNS[table])
-        names = ", ".join(f"[{c}]" for c in columns)
-        self.conn, self.at = conn, columns.index("id")
-        self.index = SearchIndex(conn, table, columns)
+        self.columns = list(COLUMNS[table])
+        names = ", ".join(f"[{c}]" for c in self.columns)
+        self.conn, self.table, self.at = conn, table, self.columns.index("id")
+        self.index = SearchIndex(conn, table, self.columns)
         self.select = f"select rowid, {names} from [{table}] where id = ?"
-        self.update = f"update [{table}] set {', '.join(f'[{c}] = ?' for c in columns)} where rowid = ?"
 
     def put(self, values: tuple) -> tuple | None:
         """The row written over, or None where it was already so."""
@@ -177,11 +177,18 @@ class RowPutter:
         if found is None:
             raise LookupError(f"no row {values[self.at]} to write over")
         rowid, before = found[0], found[1:]
-        if before == tuple(values):
+        changed = [i for i, (old, new) in enumerate(zip(before, values, strict=True))
+                   if old != new or type(old) is not type(new)]
+        if not changed:
             return None
-        self.index.delete(rowid, before)
-        self.conn.execute(self.update, (*values, rowid))
-        self.index.insert(rowid, values)
+        searched = any(i in self.index.positions for i in changed)
+        if searched:
+            self.index.delete(rowid, before)
+        columns = ", ".join(f"[{self.columns[i]}] = ?" for i in changed)
+        self.conn.execute(f"update [{self.table}] set {columns} where rowid = ?",
+                          (*(values[i] for i in changed), rowid))
+        if searched:
+            self.index.insert(rowid, values)
         return before
 
 
