@@ -88,9 +88,12 @@ class RowIds:
 
 
 def source_rows(path: Path, conn: sqlite3.Connection) -> list[dict]:
-    union = " union all ".join(f"select source, last_seen from [{t}]" for t in EVENT_TABLES)
-    counts = {source: (rows, last) for source, rows, last in conn.execute(
-        f"select source, count(*), max(last_seen) from ({union}) group by source")}
+    counts: dict[str, tuple[int, str | None]] = {}
+    for table in EVENT_TABLES:  # each from its index on (source, last_seen) alone
+        for source, rows, last in conn.execute(
+                f"select source, count(*), max(last_seen) from [{table}] group by source"):
+            own, seen = counts.get(source, (0, None))
+            counts[source] = own + rows, max(filter(None, (seen, last)), default=None)
     rows = []
     for source in yaml.safe_load(path.read_text(encoding="utf-8")):
         own, last_run = counts.get(source["id"], (0, None))
