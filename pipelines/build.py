@@ -9,7 +9,8 @@ its oldest id (pipelines/events.py), redactions apply to the rows before any ind
 index is made, and with --register every id ever published must still resolve. The records are
 read as a stream and written as they come, so memory does not grow with their number. Beside
 the database the build leaves data/evidence.db.state, from which an --incremental build writes
-only what a night changed.
+only what a night changed, and keeps the database it replaced as data/evidence.db.spare, into
+which the next night's delta build writes (pipelines/spare.py).
 Usage: python -m pipelines.build [--db data/evidence.db] [--register] [--incremental].
 """
 
@@ -54,6 +55,7 @@ from pipelines.schema import (
     move_counts,
 )
 from pipelines.second_process import SecondProcess
+from pipelines.spare import Spare, swap
 from pipelines.state import finish_state, inputs_digest, stage_state, stage_update, state_path
 from pipelines.stream import Records
 from pipelines.tables import insert_rows
@@ -172,8 +174,9 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     The records are read once, as a stream, and their rows written as they come (pipelines/events.py);
     the rows are written into a new file, which then gets its indexes and full-text indexes, and
     the state the next build starts from is written beside it (pipelines/state.py). With
-    `incremental`, a night that only edited records writes just their rows into a copy of the
-    database already at db_path (pipelines/delta.py); any other night brings such a copy (if its
+    `incremental`, a night that only edited records writes just their rows into the spare kept
+    beside the database at db_path (pipelines/spare.py) or else into a copy of that database
+    (pipelines/delta.py); any other night brings such a copy (if its
     tables, indexes and full-text indexes are the ones this build makes) to the new rows by
     writing only the rows that differ (pipelines/incremental.py). Either way the result holds the
     same rows as a full build.
@@ -295,7 +298,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
             check(registered, now)
         db.close()
         redactor.check_file(temporary)
-        swap(temporary, db_path)
+        swap(temporary, db_path, keep_spare=not read_redactions(redactions_file))
         steps.done("checked, synced to disk and swapped in")
         if register:
             write_registry(published_file, registered_with(registered, now, built[:10]))
@@ -306,13 +309,6 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         for path in files:
             path.unlink(missing_ok=True)
     return counted(db_path)
-
-
-def swap(temporary: Path, db_path: Path) -> None:
-    """Put the new database in place of the last one once it is on disk."""
-    with temporary.open("rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, db_path)
 
 
 def counted(db_path: Path) -> dict[str, int]:
@@ -333,31 +329,54 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
                 data_dir: Path, register: bool, registered: dict, curated_dir: Path, sources_file: Path,
                 ledgers: list, tombstones_file: Path | None, redactions_file: Path | None,
                 published_file: Path | None) -> bool:
-    """The delta build (pipelines/delta.py) into a copy of the database at db_path, swapped in;
-    False, saying why, where the night changed more than the changed records' own rows."""
+    """The delta build (pipelines/delta.py) into the spare (pipelines/spare.py) where it can be, else
+    into a copy of the database at db_path, swapped in; False, saying why, where the night changed
+    more than the changed records' own rows."""
     state_file = state_path(db_path)
     if not state_file.exists() or not db_path.exists():
         logger.info("delta build on %s refused: no database with a state beside it", db_path)
         return False
-    state = staged_state = None
+    withdrawn = {t["id"] for t in read_tombstones(tombstones_file)}
+    redactions = read_redactions(redactions_file)
+    spare, state, staged_state = Spare(db_path), None, None
+    into = temporary
     copying = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frt-copy")
     try:
-        # the kernel copies the database (sendfile, without Python's lock) while the snapshots are read
-        copied = copying.submit(shutil.copyfile, db_path, temporary)
-        withdrawn = {t["id"] for t in read_tombstones(tombstones_file)}
-        try:
-            state = open_state(state_file)
-            delta = plan(db_path, records, state, inputs, built, withdrawn, read_redactions(redactions_file))
-        except Refused as reason:
-            logger.info("delta build on %s refused: %s; every row is compared instead", db_path, reason)
-            return False
+        taken = spare.take()
+        if taken is None and spare.path.exists():
+            logger.info("the spare of %s is in use or has no state: the last database is copied", db_path)
+        if taken is not None:
+            try:
+                state = open_state(taken)
+                delta = plan(spare.path, records, state, inputs, built, withdrawn, redactions)
+                into = spare.path
+            except Refused as reason:
+                logger.info("delta build on %s into its spare refused: %s; the last database is copied",
+                            db_path, reason)
+                if state is not None:
+                    state.close()
+                    state = None
+                spare.give_back()
+        if into != spare.path:
+            # the kernel copies the database (sendfile, without Python's lock) while the snapshots are read
+            copied = copying.submit(shutil.copyfile, db_path, temporary)
+            try:
+                state = open_state(state_file)
+                delta = plan(db_path, records, state, inputs, built, withdrawn, redactions)
+            except Refused as reason:
+                logger.info("delta build on %s refused: %s; every row is compared instead", db_path, reason)
+                return False
+            copied.result()
         steps.done(f"{len(delta.changed)} changed records found")
-        copied.result()
-        db = open_new(temporary)
+        in_spare = into == spare.path
+        where = "the spare, the database one build back" if in_spare else "a copy of the last database"
+        if in_spare:
+            spare.writing()
+        db = open_new(into)
         with db.conn:
             fetch = Fetcher(state, delta.offsets, records, withdrawn)
             rewriter = Rewriter(db.conn, state, fetch)
-            written = rewriter.rewrite(delta.changed, delta.recited)
+            rows = rewriter.rewrite(delta.changed, delta.recited)
             refresh_operations(db, data_dir, json.loads(state.meta["changes"]))
             db.execute("delete from sources")
             insert_rows(db.conn, "sources", source_rows(sources_file, db.conn))
@@ -369,15 +388,16 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
             db.execute("update build set value = ? where key = 'inputs'", [delta.fingerprint])
         with db.conn:
             insert_claims(db.conn, claims)
-        logger.info("delta build on %s: %d changed records, rows written: %s", db_path, len(delta.changed),
-                    written)
-        steps.done("changed rows written into a copy of the last database")
+        logger.info("delta build on %s: %d changed records, rows written: %s, into %s", db_path,
+                    len(delta.changed), rows, where)
+        steps.done(f"changed rows written into {where}")
         now = published_now(db.conn) if register else {}
         if register:
             check(registered, now)
         db.close()
-        staged_state = stage_update(state_file, delta.changed)
-        swap(temporary, db_path)
+        staged_state = stage_update(spare.taken if in_spare else state_file, delta.changed, in_place=in_spare)
+        swap(into, db_path)
+        spare.swapped()
         if register:
             write_registry(published_file, registered_with(registered, now, built[:10]))
         finish_state(staged_state, state_file, state_meta(
@@ -390,6 +410,7 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
         if state is not None:
             state.close()
         temporary.unlink(missing_ok=True)
+        spare.close()
         if staged_state is not None:
             staged_state.unlink(missing_ok=True)
         records.close()

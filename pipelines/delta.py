@@ -1,4 +1,5 @@
-"""The delta build: a night's edits written into a copy of the last database, nothing else rebuilt.
+"""The delta build: a night's edits written into the spare or a copy of the last database, nothing
+else rebuilt.
 
 A build leaves a state file beside its database (pipelines/state.py): each record's line digest
 and shape digest, and the groups of records it merged. The next incremental build reads the
@@ -12,11 +13,12 @@ and every changed record kept its shape, then nothing but the rows of those reco
 - the tables counted from the rows (sources and claims counted again; evidence_counts moved by
   the rows whose year or country changed, which a kept shape allows none of), and the run log.
 
-`plan` says which records changed or raises Refused with the reason; `rewrite` writes their rows
-into a copy of the database. Anything else (a new or lost row, a changed shape, another input, a
-new day when not every id is registered, more than a tenth of the records changed) is left to the
-comparison of every row (pipelines/incremental.py). Either way the result is the database a full
-build gives (tests/test_delta_build.py).
+`plan` says which records changed since the build of a database and its state or raises Refused
+with the reason; `rewrite` writes their rows into that database: the spare one build back, in
+place (pipelines/spare.py), or else a copy of the last one. Anything else (a new or lost row, a
+changed shape, another input, a new day when not every id is registered, more than a tenth of the
+records changed) is left to the comparison of every row (pipelines/incremental.py). Either way the
+result is the database a full build gives (tests/test_delta_build.py).
 """
 
 import array

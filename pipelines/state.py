@@ -157,11 +157,15 @@ def stage_state(path: Path, index_path: Path, groups: dict[str, list[str]], inpu
     return temporary, fingerprint.value()
 
 
-def stage_update(path: Path, changed: dict[str, tuple[bytes, bytes]]) -> Path:
+def stage_update(path: Path, changed: dict[str, tuple[bytes, bytes]], in_place: bool = False) -> Path:
     """The state at path with the line and cites digests of these records (id → both) replaced,
-    written beside it under a temporary name, which is returned; `finish_state` completes it."""
-    temporary = _temporary(path)
-    shutil.copyfile(path, temporary)
+    written beside it under a temporary name, which is returned, or (`in_place`, for a state taken
+    from the spare) in the file itself; `finish_state` completes it."""
+    if in_place:
+        temporary = path
+    else:
+        temporary = _temporary(path)
+        shutil.copyfile(path, temporary)
     conn = sqlite3.connect(temporary, isolation_level=None)
     try:
         conn.execute("begin")

@@ -28,6 +28,8 @@ permission check, several a page (a tenth of a row page's time with the project'
 metadata does not change while the site runs, so each table's answer is kept. Likewise the answers
 to questions about an immutable database's schema (its tables, hidden tables, FTS tables), which
 Datasette and its plugins ask again on every page.
+While it runs it holds a shared lock on each immutable database's file, so that no build writes
+into it when it has become the build's spare (pipelines/spare.py).
 `/-/speed.json` tells whether the warm-up is done, with the caches' sizes, hits and misses.
 """
 
@@ -49,6 +51,7 @@ from datasette.database import QueryInterrupted, Results
 from datasette.utils import escape_fts, escape_sqlite, sqlite_timelimit
 from datasette.utils.asgi import Response
 
+from pipelines.spare import hold_shared
 from publish.search_index import SearchIndex, parse, row_class
 
 COMMON_WORDS = 200  # the most frequent words of a sample, per searchable table, of which
@@ -366,6 +369,7 @@ def startup(datasette):
     state = STATES.setdefault(datasette, State())
     for name, database in datasette.databases.items():
         if not database.is_mutable and not database.is_memory:
+            weakref.finalize(datasette, hold_shared(database.path).close)  # held while it serves
             database.execute = cached_execute(database, state)
             keep_schema_answers(database)
             state.immutable.add(name)

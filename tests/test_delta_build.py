@@ -7,6 +7,8 @@ delta build from a copy of N and its state, and compare every table, view and fu
 night that changes more (a new row, a changed vendor, a new day while ids are unregistered) is
 refused with its reason and compared row by row instead (tests/test_incremental_build.py)."""
 
+import asyncio
+import gc
 import json
 import logging
 import shutil
@@ -16,10 +18,13 @@ from collections import Counter
 import pytest
 import sqlite_utils
 from conftest import REPO
+from datasette.app import Datasette
 from test_incremental_build import contents, edit_snapshot
 
 from pipelines.build import build
 from pipelines.schema import count_evidence, move_counts
+from pipelines.spare import claim, hold_shared, spare_path
+from pipelines.state import state_path
 
 DATA = REPO / "data"
 FIRST, SECOND = "2026-11-21T00:00:00Z", "2026-12-01T00:00:00Z"
@@ -124,13 +129,105 @@ def test_the_delta_build_equals_the_full_build(nights, caplog):
     assert ("atlas-20261201T000000Z", "dep-atlas-example") in [row[:2] for row in delta["changes"]]
 
 
-def test_the_next_delta_build_starts_from_the_state_it_left(nights, caplog):
+def delta_log(caplog) -> str:
+    [line] = [r.getMessage() for r in caplog.records if "changed records, rows written" in r.getMessage()]
+    return line
+
+
+def test_the_next_delta_build_writes_into_the_spare_in_place(nights, caplog):
     root, common, _ = nights
     target = copy_last(root, "again")
-    build(target, built_at=FIRST, incremental=True, **common)
+    spare = spare_path(target)
     with caplog.at_level(logging.INFO, logger="pipelines.build"):
         build(target, built_at=FIRST, incremental=True, **common)
-    assert f"delta build on {target}: 0 changed records, rows written: {{}}" in caplog.text
+    assert delta_log(caplog).endswith("into a copy of the last database")  # the first has no spare
+    assert contents(spare) == contents(root / "n" / "evidence.db")  # the database it replaced
+    assert state_path(spare).read_bytes() == (root / "n" / "evidence.db.state").read_bytes()
+    last, one_back = target.stat().st_ino, spare.stat().st_ino
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="pipelines.build"):
+        build(target, built_at=FIRST, incremental=True, **common)
+    # the spare, one build back, gets the night's 3 changed records and becomes the last database
+    assert delta_log(caplog) == (f"delta build on {target}: 3 changed records, rows written: "
+                                 "{'wrongful_arrests': 1, 'deployments': 1, 'documents': 4}, "
+                                 "into the spare, the database one build back")
+    assert (target.stat().st_ino, spare.stat().st_ino) == (one_back, last)
+    assert contents(target) == contents(root / "full" / "evidence.db")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="pipelines.build"):
+        build(target, built_at=FIRST, incremental=True, **common)
+    assert delta_log(caplog) == (f"delta build on {target}: 0 changed records, rows written: {{}}, "
+                                 "into the spare, the database one build back")
+    assert contents(target) == contents(spare) == contents(root / "full" / "evidence.db")
+    assert sorted(p.name for p in target.parent.iterdir()) == [
+        "evidence.db", "evidence.db.spare", "evidence.db.spare.state", "evidence.db.state"]
+
+
+def test_a_spare_a_server_holds_is_never_written(nights, caplog):
+    root, common, _ = nights
+    target = copy_last(root, "served")
+    build(target, built_at=FIRST, incremental=True, **common)
+    server = hold_shared(spare_path(target))  # as plugins/speed.py holds each database it serves
+    before = server.read()
+    with caplog.at_level(logging.INFO, logger="pipelines.build"):
+        build(target, built_at=FIRST, incremental=True, **common)
+    assert f"the spare of {target} is in use or has no state: the last database is copied" in caplog.text
+    assert delta_log(caplog).endswith("0 changed records, rows written: {}, into a copy of the last database")
+    server.seek(0)
+    assert server.read() == before
+    server.close()
+    assert contents(target) == contents(root / "full" / "evidence.db")
+
+
+def test_a_server_of_the_database_holds_it(nights):
+    root, _, _ = nights
+    path = copy_last(root, "server")
+
+    async def started():
+        datasette = Datasette(immutables=[str(path)], plugins_dir=str(REPO / "plugins"))
+        await datasette.invoke_startup()
+        return datasette
+
+    datasette = asyncio.run(started())
+    assert claim(path) is None
+    del datasette
+    gc.collect()
+    held = claim(path)
+    assert held is not None
+    held.close()
+
+
+def test_a_delta_build_that_stops_in_the_spare_leaves_no_spare_to_use(nights, caplog, monkeypatch):
+    root, common, _ = nights
+    target = copy_last(root, "stopped")
+    build(target, built_at=FIRST, incremental=True, **common)
+    last = target.read_bytes()
+
+    def full_disk(*args):
+        raise OSError("no space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("pipelines.build.evaluate_claims", full_disk)
+        with pytest.raises(OSError, match="no space left"):
+            build(target, built_at=FIRST, incremental=True, **common)
+    assert target.read_bytes() == last
+    assert sorted(p.name for p in target.parent.iterdir()) == ["evidence.db", "evidence.db.state"]
+    with caplog.at_level(logging.INFO, logger="pipelines.build"):
+        build(target, built_at=FIRST, incremental=True, **common)
+    assert delta_log(caplog).endswith("into a copy of the last database")
+    assert contents(target) == contents(root / "full" / "evidence.db")
+
+
+def test_a_spare_whose_state_cannot_be_read_is_left_for_a_copy(nights, caplog):
+    root, common, _ = nights
+    target = copy_last(root, "unread")
+    build(target, built_at=FIRST, incremental=True, **common)
+    state_path(spare_path(target)).write_bytes(b"not a database, cut short by a full disk")
+    with caplog.at_level(logging.INFO, logger="pipelines.build"):
+        build(target, built_at=FIRST, incremental=True, **common)
+    assert (f"delta build on {target} into its spare refused: the state beside the database cannot be "
+            "read") in caplog.text
+    assert delta_log(caplog).endswith("into a copy of the last database")
     assert contents(target) == contents(root / "full" / "evidence.db")
 
 
