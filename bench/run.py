@@ -11,9 +11,11 @@ of `scale`). Every measured step runs in its own process, so its peak memory is 
    same spider with a no-op pipeline (the engine's limit) and a csv.DictReader loop (parsing);
    first run, then the next night's run over the edited CSV with the snapshot in place;
 2. build: the full build against bare executemany of the same rows plus a full-text rebuild;
-3. nightly: the incremental build (from a copy of the first database and the state its build
-   left beside it) against a full build of the same text, for a night in which 1% of the records
-   changed, and for the next night's real spider run (whose every listed line carries the new
+3. nightly: the incremental build against a full build of the same text, for a night in which 1%
+   of the records changed (the first night after a full build: from a copy of the first database
+   and the state its build left beside it), the next night in which another 1% changed (from
+   where that build left the database and the spare one build back, pipelines/spare.py), and the
+   next night's real spider run after the first build (whose every listed line carries the new
    last_seen); each incremental database is checked equal to the full one;
 4. site: bench/site.py on the first full build;
 5. peak memory of every step: all its processes together (sampled) or its largest process (kernel),
@@ -145,12 +147,13 @@ def build(db: Path, items: Path, work: Path, incremental: bool = False) -> dict:
                 log=work / f"build-{db.parent.name}.log")
 
 
-def edit_records(source: Path, target: Path, share: float) -> int:
-    """A snapshot with `share` of its records' summaries edited, everything else as it was."""
+def edit_records(source: Path, target: Path, share: float, night: int = 0) -> int:
+    """A snapshot with `share` of its records' summaries edited, everything else as it was; each
+    `night` edits other records."""
     edited, step_every = 0, round(1 / share)
     with source.open(encoding="utf-8") as inp, target.open("w", encoding="utf-8") as out:
         for number, line in enumerate(inp):
-            if number % step_every == 0:
+            if number % step_every == night * 37 % step_every:
                 record = json.loads(line)
                 record["summary"] = f"{record.get('summary') or ''} Edited overnight ({number})."
                 line = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
@@ -176,15 +179,23 @@ def same_database(left: Path, right: Path) -> bool:
     return True
 
 
-def nightly(name: str, items: Path, previous_db: Path, work: Path) -> dict:
-    """A full and an incremental build of one night's text, and whether they agree."""
+def nightly(name: str, items: Path, work: Path, previous_db: Path | None = None,
+            previous_night: str | None = None) -> dict:
+    """A full and an incremental build of one night's text, and whether they agree. The incremental
+    build starts from a copy of previous_db and the state its build left, as on the first night
+    after a full build, or where the previous night's incremental build left its database and the
+    spare one build back (pipelines/spare.py), as on every other night."""
     full_db = work / f"{name}-full" / "evidence.db"
     incremental_db = work / f"{name}-incremental" / "evidence.db"
-    for db in (full_db, incremental_db):
-        db.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(previous_db, incremental_db)  # the last database and the state its build left
-    state = previous_db.with_name(previous_db.name + ".state")
-    shutil.copyfile(state, incremental_db.with_name(state.name))
+    full_db.parent.mkdir(parents=True)
+    if previous_night:
+        (work / f"{previous_night}-incremental").rename(incremental_db.parent)
+    else:
+        incremental_db.parent.mkdir()
+        shutil.copyfile(previous_db, incremental_db)
+        state = previous_db.with_name(previous_db.name + ".state")
+        shutil.copyfile(state, incremental_db.with_name(state.name))
+    os.sync()  # the copies are the bench's, made ahead: a night finds last night's files on disk
     full = build(full_db, items, work)
     incremental = build(incremental_db, items, work, incremental=True)
     result = {"full": full, "incremental": incremental}
@@ -229,6 +240,11 @@ def run(scale: int, site_budget_s: float) -> dict:
     shutil.copy(first / "aiid.jsonl", one_percent / "aiid.jsonl")
     results["changed_records"] = edit_records(first / "atlas.jsonl", one_percent / "atlas.jsonl",
                                               CHANGED_SHARE)
+    again = work / "items-one-percent-again"
+    again.mkdir()
+    shutil.copy(first / "aiid.jsonl", again / "aiid.jsonl")
+    results["changed_again"] = edit_records(one_percent / "atlas.jsonl", again / "atlas.jsonl",
+                                            CHANGED_SHARE, night=1)
     first_db = work / "first" / "evidence.db"
     first_db.parent.mkdir()
     results["build"] = {"full": build(first_db, first, work)}
@@ -237,8 +253,10 @@ def run(scale: int, site_budget_s: float) -> dict:
     results["build"]["storage_baseline"] = step(
         [sys.executable, "-m", "bench.steps", "baseline", str(first_db), str(work / "baseline.db")])
     results["build"]["db_mb"] = round(first_db.stat().st_size / 1e6, 1)
-    results["nightly"] = {"one_percent_records": nightly("one-percent", one_percent, first_db, work),
-                          "next_night_crawl": nightly("next-night", second, first_db, work)}
+    results["nightly"] = {
+        "one_percent_records": nightly("one-percent", one_percent, work, previous_db=first_db),
+        "one_percent_again": nightly("one-percent-again", again, work, previous_night="one-percent"),
+        "next_night_crawl": nightly("next-night", second, work, previous_db=first_db)}
     results["site"] = site.measure(first_db, search_terms(profile), work, budget_s=site_budget_s)
     results["finished"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return results
@@ -266,17 +284,20 @@ def rows(results: dict) -> list[tuple]:
     ratio = _ratio(full, bare)
     out.append(("full build (s) vs executemany + FTS rebuild", _round(full), _round(bare), ratio,
                 "<= 3, <= 90 s at 1M", ratio is not None and ratio <= 3 and full <= 90))
-    for name, label in (("one_percent_records", "1% of records changed"),
+    for name, label in (("one_percent_records", "1% of records changed, first night after a full build "
+                                                "(a copy of the last database)"),
+                        ("one_percent_again", "1% changed again the next night (into the spare, 2% "
+                                              "changed since its build)"),
                         ("next_night_crawl", "next night's crawl (all last_seen new)")):
         night = results.get("nightly", {}).get(name, {})
         incremental = night.get("incremental", {}).get("seconds")
         full_night = night.get("full", {}).get("seconds")
         ratio = _ratio(incremental, full_night, 3)
+        targeted = name != "next_night_crawl"
+        met = ratio is not None and ratio <= 0.1 and night.get("same_database")
         out.append((f"incremental build, {label} (s) vs full build; same database: "
                     f"{night.get('same_database')}", _round(incremental), _round(full_night), ratio,
-                    "<= 0.1" if name == "one_percent_records" else "",
-                    (ratio is not None and ratio <= 0.1 and night.get("same_database"))
-                    if name == "one_percent_records" else None))
+                    "<= 0.1" if targeted else "", met if targeted else None))
     build_peak = build.get("full", {}).get("peak_mb")
     out.append(("build peak memory, its processes together (MB)", build_peak, None, None, "< 1024",
                 (build_peak or 1e9) < 1024))

@@ -8,8 +8,8 @@ source keeps its last good snapshot), incrementally: a night that only edited ro
 those rows into the spare, the database one build back (pipelines/spare.py), or else into a copy
 of the last database (pipelines/delta.py), any other night compares every row
 (pipelines/incremental.py), and with no last database it builds in full. Then the checks, then the
-summary. The night's WARC files are packaged into one WACZ. The exit status is 1 only when something needs a human: a failed
-run, a failed build or a failed check.
+summary. The night's WARC files are packaged into one WACZ. The exit status is 1 only when
+something needs a human: a failed run, a failed build or a failed check.
 """
 
 import logging
