@@ -87,4 +87,4 @@ serve: $(STAMP) ## Serve data/evidence.db with Datasette on http://127.0.0.1:$(P
 	$(BIN)/datasette serve -i $(DB) -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --setting suggest_facets off --host 127.0.0.1 --port $(PORT)
 
 clean: ## Remove the virtual environment and build output
-	rm -rf $(VENV) build $(DB)
+	rm -rf $(VENV) build $(DB) $(DB).state $(DB).spare $(DB).spare.state

@@ -73,6 +73,8 @@ class Spare:
         spare with a state, or a process holds it."""
         if self.state.exists():
             self.lock = claim(self.path)
+        else:
+            self.taken.unlink(missing_ok=True)  # left by a build that was killed while writing the spare
         if self.lock is None:
             return None
         self.state.replace(self.taken)

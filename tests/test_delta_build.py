@@ -212,10 +212,16 @@ def test_a_delta_build_that_stops_in_the_spare_leaves_no_spare_to_use(nights, ca
             build(target, built_at=FIRST, incremental=True, **common)
     assert target.read_bytes() == last
     assert sorted(p.name for p in target.parent.iterdir()) == ["evidence.db", "evidence.db.state"]
+    # a build killed while writing the spare leaves it without its state, which it had taken away
+    spare_path(target).write_bytes(b"half written")
+    killed = target.with_name("evidence.db.spare.state.taken")
+    killed.write_bytes(b"the spare's state, taken away")
     with caplog.at_level(logging.INFO, logger="pipelines.build"):
         build(target, built_at=FIRST, incremental=True, **common)
     assert delta_log(caplog).endswith("into a copy of the last database")
     assert contents(target) == contents(root / "full" / "evidence.db")
+    assert not killed.exists()
+    assert contents(spare_path(target)) == contents(root / "full" / "evidence.db")  # the one replaced
 
 
 def test_a_spare_whose_state_cannot_be_read_is_left_for_a_copy(nights, caplog):
