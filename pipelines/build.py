@@ -200,13 +200,15 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     ledgers = [sources_file, aliases_file, decisions_file, tombstones_file, redactions_file, published_file]
     inputs = inputs_digest(records.paths, curated_dir, ledgers)
     steps = Steps()
-    if incremental and build_delta(db_path, temporary, records, inputs, built, steps,
-                                   data_dir=Path(items_dir).parent, register=register, registered=registered,
-                                   curated_dir=curated_dir, sources_file=sources_file, ledgers=ledgers,
-                                   tombstones_file=tombstones_file, redactions_file=redactions_file,
-                                   published_file=published_file):
+    way = "whole"
+    if incremental:
+        way = build_delta(db_path, temporary, records, inputs, built, steps, data_dir=Path(items_dir).parent,
+                          register=register, registered=registered, curated_dir=curated_dir,
+                          sources_file=sources_file, ledgers=ledgers, tombstones_file=tombstones_file,
+                          redactions_file=redactions_file, published_file=published_file)
+    if way == "delta":
         return counted(db_path)
-    reuse = incremental and reusable(db_path)
+    reuse = way == "compare" and reusable(db_path)
     state_file = state_path(db_path)
     files.append(state_file.with_name(state_file.name + ".tmp"))
     noting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frt-state")
@@ -328,14 +330,15 @@ def state_meta(fingerprint: str, built: str, registered: bool, records: Records,
 def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, built: str, steps: Steps, *,
                 data_dir: Path, register: bool, registered: dict, curated_dir: Path, sources_file: Path,
                 ledgers: list, tombstones_file: Path | None, redactions_file: Path | None,
-                published_file: Path | None) -> bool:
+                published_file: Path | None) -> str:
     """The delta build (pipelines/delta.py) into the spare (pipelines/spare.py) where it can be, else
-    into a copy of the database at db_path, swapped in; False, saying why, where the night changed
-    more than the changed records' own rows."""
+    into a copy of the database at db_path, swapped in: "delta". Where the night changed more than
+    the changed records' own rows, saying why: "whole" if most records changed (a full build costs
+    less), else "compare" (every row compared, pipelines/incremental.py)."""
     state_file = state_path(db_path)
     if not state_file.exists() or not db_path.exists():
         logger.info("delta build on %s refused: no database with a state beside it", db_path)
-        return False
+        return "compare"
     withdrawn = {t["id"] for t in read_tombstones(tombstones_file)}
     redactions = read_redactions(redactions_file)
     spare, state, staged_state = Spare(db_path), None, None
@@ -364,8 +367,9 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
                 state = open_state(state_file)
                 delta = plan(db_path, records, state, inputs, built, withdrawn, redactions)
             except Refused as reason:
-                logger.info("delta build on %s refused: %s; every row is compared instead", db_path, reason)
-                return False
+                instead = "the database is built whole" if reason.whole else "every row is compared"
+                logger.info("delta build on %s refused: %s; %s instead", db_path, reason, instead)
+                return "whole" if reason.whole else "compare"
             copied.result()
         steps.done(f"{len(delta.changed)} changed records found")
         in_spare = into == spare.path
@@ -404,7 +408,7 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
             delta.fingerprint, built, register or state.meta.get("registered") == "1", records, curated_dir,
             ledgers, data_dir / "runs"))
         steps.done("synced to disk and swapped in")
-        return True
+        return "delta"
     finally:
         copying.shutdown()  # the copy is over before its file goes
         if state is not None:
