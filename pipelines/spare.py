@@ -115,9 +115,14 @@ def swap(new: Path, db_path: Path, keep_spare: bool = True) -> None:
     keep = keep_spare and db_path.exists() and last_state.exists()
     kept = [path.with_name(path.name + ".kept") for path in (db_path, last_state)]
     if keep:  # the last database and its state get second names before the first one changes hands
-        for path, second in zip((db_path, last_state), kept, strict=True):
-            second.unlink(missing_ok=True)
-            os.link(path, second)
+        try:
+            for path, second in zip((db_path, last_state), kept, strict=True):
+                second.unlink(missing_ok=True)
+                os.link(path, second)
+        except OSError:  # a file system without hard links: no spare, the delta builds copy
+            keep = False
+            for second in kept:
+                second.unlink(missing_ok=True)
     os.replace(new, db_path)
     if keep:
         os.replace(kept[0], spare)

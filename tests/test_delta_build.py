@@ -225,6 +225,19 @@ def test_a_delta_build_that_stops_in_the_spare_leaves_no_spare_to_use(nights, ca
     assert contents(spare_path(target)) == contents(root / "full" / "evidence.db")  # the one replaced
 
 
+def test_a_file_system_without_hard_links_keeps_no_spare(nights, monkeypatch):
+    root, common, _ = nights
+    target = copy_last(root, "unlinked")
+
+    def no_links(*args):
+        raise PermissionError("hard links are not allowed here")
+
+    monkeypatch.setattr("pipelines.spare.os.link", no_links)
+    build(target, built_at=FIRST, incremental=True, **common)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["evidence.db", "evidence.db.state"]
+    assert contents(target) == contents(root / "full" / "evidence.db")
+
+
 def test_a_spare_whose_state_cannot_be_read_is_left_for_a_copy(nights, caplog):
     root, common, _ = nights
     target = copy_last(root, "unread")
