@@ -70,6 +70,10 @@ PAGE_TABLES = (*EVENT_TABLES, "documents", "organisations", "sources")
 # staging file, pipelines/rows.py), which then uses only its own file for a while.
 INDEXED_WHILE_MATCHING = (*EVENT_TABLES, "citations", "event_organisations", "runs", "changes", "documents",
                           "organisations")
+# The files of a build beside the database, named <database>.<process id>.<suffix>: the new database,
+# the rows of an incremental build, what matching needs (pipelines/events.py), documents and
+# organisations (pipelines/rows.py).
+BUILD_FILES = ("tmp", "rows", "index", "staging")
 logger = logging.getLogger(__name__)
 
 
@@ -114,6 +118,29 @@ def redactor_for(redactions_file: Path | None, resolver, events, aliases: list[d
         if present.get(row_id) in EVENT_TABLES and row_id not in records:
             records[row_id], members[row_id] = resolver.merged(row_id, events.groups)
     return Redactor(redactions, records, members, by_alias, strict=strict)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
+def remove_leftovers(db_path: Path) -> list[Path]:
+    """Remove the files a killed build left beside the database (a new database, staging and
+    matching files: gigabytes at a million records), named with the id of a process that no longer
+    runs; return them."""
+    left = []
+    for path in db_path.parent.glob(f"{db_path.name}.*.*"):
+        pid = path.name[len(db_path.name) + 1:].partition(".")[0]
+        if pid.isdigit() and path.suffix[1:] in BUILD_FILES and not _running(int(pid)):
+            path.unlink(missing_ok=True)
+            left.append(path)
+    return left
 
 
 def open_new(path: Path) -> sqlite_utils.Database:
@@ -189,13 +216,12 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     built = built_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     registered = read_registry(published_file)
     published_days = {i: day for i, (_, day) in registered.items()}
-    # Files beside the database, this build's own: the new database, the rows of an incremental
-    # build, what matching needs (pipelines/events.py), documents and organisations (pipelines/rows.py).
-    files = [db_path.with_name(f"{db_path.name}.{os.getpid()}.{suffix}")
-             for suffix in ("tmp", "rows", "index", "staging")]
+    files = [db_path.with_name(f"{db_path.name}.{os.getpid()}.{suffix}") for suffix in BUILD_FILES]
     temporary, rows_file, index_file, staging_file = files
     for path in files:
         path.unlink(missing_ok=True)
+    for path in remove_leftovers(db_path):
+        logger.info("removed %s, left by a build that was killed", path)
     records = Records(items_dir, curated_dir)
     ledgers = [sources_file, aliases_file, decisions_file, tombstones_file, redactions_file, published_file]
     inputs = inputs_digest(records.paths, curated_dir, ledgers)

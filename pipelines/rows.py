@@ -25,7 +25,7 @@ from typing import NamedTuple
 from pipelines.operations import run_log_batches
 from pipelines.organisations import named_organisations, organisation_id, organisation_kind, registry
 from pipelines.schema import COLUMNS
-from pipelines.second_process import SecondProcess, packed, unpacked
+from pipelines.second_process import SecondProcess, packed, received, unpacked
 from pipelines.tables import stored
 from pipelines.vocab import EVENT_TABLES
 
@@ -206,7 +206,7 @@ def _next(inbox, meanwhile):
             return inbox.get_nowait()
         except queue.Empty:
             if next(meanwhile, None) is None:
-                return inbox.get()
+                return received(inbox)
 
 
 def _write_batches(db_path: str, staging_path: Path, beside: Beside | None, runs_dir: Path | None,

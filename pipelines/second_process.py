@@ -5,11 +5,13 @@ and memory stays flat; they travel as marshal bytes (the fastest for built-in ty
 where marshal cannot. The second process answers through another queue: ("failed", traceback)
 when its work raised, which is raised here as a RuntimeError with that traceback; any other answer
 is the work's own. A second process that ends without answering is an error at the next wait,
-never a hang. It is spawned: a fresh interpreter, not a copy of this one (a crawl's reactor, a
-build's open files). What its modules hold once imported is frozen out of the garbage collector's
-sweeps (`gc.freeze`): each batch unpacked makes thousands of containers that live until it is done,
-enough to set off a full sweep every few batches, and a full sweep of the imported libraries cost
-the staging of a million records 10 s.
+never a hang; a first process that ends without saying so (killed: a night's timeout, the kernel
+out of memory) ends the second at its next wait for a message (`received`), which would
+otherwise wait forever, holding its memory and files. It is spawned: a fresh interpreter, not a
+copy of this one (a crawl's reactor, a build's open files). What its modules hold once imported
+is frozen out of the garbage collector's sweeps (`gc.freeze`): each batch unpacked makes
+thousands of containers that live until it is done, enough to set off a full sweep every few
+batches, and a full sweep of the imported libraries cost the staging of a million records 10 s.
 """
 
 import gc
@@ -33,6 +35,17 @@ def packed(batch) -> bytes:
 
 def unpacked(message: bytes):
     return (marshal.loads if message[:1] == b"m" else pickle.loads)(memoryview(message)[1:])
+
+
+def received(inbox):
+    """The next message from the first process, waiting for it; SystemExit once the first process
+    is gone (no message will come)."""
+    while True:
+        try:
+            return inbox.get(timeout=WAIT_S)
+        except queue.Empty:
+            if not multiprocessing.parent_process().is_alive():
+                raise SystemExit("the first process ended without sending the end") from None
 
 
 def _run(work, arguments: tuple, inbox, outbox) -> None:

@@ -16,7 +16,7 @@ import pickle
 
 from pipelines.identify import identify
 from pipelines.normalise import normalise
-from pipelines.second_process import SecondProcess, packed, unpacked
+from pipelines.second_process import SecondProcess, packed, received, unpacked
 from pipelines.store import Snapshot
 
 BATCH = 500  # records a message
@@ -33,7 +33,7 @@ def _stage(snapshot_arguments: dict, inbox, outbox) -> None:
     """The second process: normalise, identify and add each record; send back, a batch at a time,
     the problems met, and at the end the snapshot."""
     snapshot = Snapshot(**snapshot_arguments)
-    while (message := inbox.get()) is not None:
+    while (message := received(inbox)) is not None:
         problems = []
         for record, position in unpacked(message):
             try:

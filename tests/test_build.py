@@ -104,6 +104,25 @@ def test_failed_build_leaves_the_last_database(tmp_path, inputs):
         "evidence.db", "evidence.db.state"]
 
 
+def test_the_files_of_a_killed_build_are_removed_by_the_next(tmp_path, inputs, caplog):
+    items, curated = inputs
+    db_path = tmp_path / "evidence.db"
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    running = subprocess.Popen(["sleep", "60"])
+    try:
+        killed = [tmp_path / f"evidence.db.{ended.pid}.{suffix}" for suffix in ("tmp", "index", "staging")]
+        building = tmp_path / f"evidence.db.{running.pid}.tmp"  # another build, still at work
+        for path in (*killed, building):
+            path.write_bytes(b"Example half-written file")
+        with caplog.at_level("INFO"):
+            build(db_path, items, curated, built_at=BUILT_AT)
+        assert [p for p in killed if p.exists()] == [] and building.exists()
+        assert f"removed {killed[0]}, left by a build that was killed" in caplog.text
+    finally:
+        running.kill()
+
+
 @pytest.mark.parametrize("change, message", [
     ({"sources": []}, "sources=[]: is required"),
     ({"sources": [{"url": "https://example.org"}]}, "each source needs a url and a publisher"),

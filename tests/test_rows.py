@@ -76,7 +76,7 @@ class Inbox:
             raise queue.Empty
         return self.ready.pop(0)
 
-    def get(self) -> str:
+    def get(self, timeout: float) -> str:
         return "waited for"
 
 

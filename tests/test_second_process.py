@@ -2,10 +2,16 @@
 and a failure or death there is an error here, never a hang."""
 
 import datetime
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
-from pipelines.second_process import SecondProcess, packed, unpacked
+from pipelines.second_process import SecondProcess, packed, received, unpacked
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _sum_batches(inbox, outbox) -> None:
@@ -25,6 +31,40 @@ def _fail_on_third(inbox, outbox) -> None:
 def _wait_forever(inbox, outbox) -> None:
     while True:
         inbox.get()
+
+
+def _wait_for_the_end(inbox, outbox) -> None:
+    while received(inbox) is not None:
+        pass
+
+
+def start_one_and_sleep() -> None:
+    """A first process that starts a second one, tells its process id and sleeps (to be killed)."""
+    process = SecondProcess(_wait_for_the_end, (), name="frt-test", called="the test process",
+                            doing="waiting")
+    print(process.process.pid, flush=True)
+    time.sleep(60)
+
+
+def _running(pid: int) -> bool:
+    """Whether the process runs (an ended one may stay a zombie until its new parent reaps it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_second_process_ends_when_the_first_is_killed():
+    starting = "from tests.test_second_process import start_one_and_sleep; start_one_and_sleep()"
+    first = subprocess.Popen([sys.executable, "-c", starting], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    second = int(first.stdout.readline())
+    assert _running(second)
+    first.kill()  # as a night's timeout kills a crawl: no clean-up runs in the first process
+    first.wait()
+    waited = time.monotonic()
+    while _running(second) and time.monotonic() - waited < 10:
+        time.sleep(0.1)
+    assert not _running(second)
 
 
 def test_batches_are_worked_in_order_and_every_answer_comes_back():
