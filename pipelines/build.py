@@ -33,12 +33,10 @@ from pipelines.aliases import read_aliases, resolve
 from pipelines.claims import evaluate_claims, insert_claims
 from pipelines.delta import Fetcher, Refused, Rewriter, open_state, plan
 from pipelines.events import matching_index, resolve_events
-from pipelines.incremental import refill_search_indexes, reusable, update_from
 from pipelines.merge import Ages
 from pipelines.operations import (
     changes_files,
     load_captures,
-    load_operations,
     refresh_operations,
 )
 from pipelines.published import check, published_now, read_registry, registered_with, write_registry
@@ -71,9 +69,8 @@ PAGE_TABLES = (*EVENT_TABLES, "documents", "organisations", "sources")
 INDEXED_WHILE_MATCHING = (*EVENT_TABLES, "citations", "event_organisations", "runs", "changes", "documents",
                           "organisations")
 # The files of a build beside the database, named <database>.<process id>.<suffix>: the new database,
-# the rows of an incremental build, what matching needs (pipelines/events.py), documents and
-# organisations (pipelines/rows.py).
-BUILD_FILES = ("tmp", "rows", "index", "staging")
+# what matching needs (pipelines/events.py), documents and organisations (pipelines/rows.py).
+BUILD_FILES = ("tmp", "index", "staging")
 logger = logging.getLogger(__name__)
 
 
@@ -203,10 +200,8 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     the state the next build starts from is written beside it (pipelines/state.py). With
     `incremental`, a night that only edited records writes just their rows into the spare kept
     beside the database at db_path (pipelines/spare.py) or else into a copy of that database
-    (pipelines/delta.py); any other night brings such a copy (if its
-    tables, indexes and full-text indexes are the ones this build makes) to the new rows by
-    writing only the rows that differ (pipelines/incremental.py). Either way the result holds the
-    same rows as a full build.
+    (pipelines/delta.py); any other night is built whole. Either way the result holds the same rows
+    as a full build.
 
     `published_file` (data/published_ids.txt) gives the day each id was first published, which
     decides the oldest id of merged rows. With `register`, every id registered there must still
@@ -217,7 +212,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     registered = read_registry(published_file)
     published_days = {i: day for i, (_, day) in registered.items()}
     files = [db_path.with_name(f"{db_path.name}.{os.getpid()}.{suffix}") for suffix in BUILD_FILES]
-    temporary, rows_file, index_file, staging_file = files
+    temporary, index_file, staging_file = files
     for path in files:
         path.unlink(missing_ok=True)
     for path in remove_leftovers(db_path):
@@ -226,20 +221,17 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     ledgers = [sources_file, aliases_file, decisions_file, tombstones_file, redactions_file, published_file]
     inputs = inputs_digest(records.paths, curated_dir, ledgers)
     steps = Steps()
-    way = "whole"
-    if incremental:
-        way = build_delta(db_path, temporary, records, inputs, built, steps, data_dir=Path(items_dir).parent,
-                          register=register, registered=registered, curated_dir=curated_dir,
-                          sources_file=sources_file, ledgers=ledgers, tombstones_file=tombstones_file,
-                          redactions_file=redactions_file, published_file=published_file)
-    if way == "delta":
+    if incremental and build_delta(db_path, temporary, records, inputs, built, steps,
+                                   data_dir=Path(items_dir).parent, register=register, registered=registered,
+                                   curated_dir=curated_dir, sources_file=sources_file, ledgers=ledgers,
+                                   tombstones_file=tombstones_file, redactions_file=redactions_file,
+                                   published_file=published_file):
         return counted(db_path)
-    reuse = way == "compare" and reusable(db_path)
     state_file = state_path(db_path)
     files.append(state_file.with_name(state_file.name + ".tmp"))
     noting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frt-state")
     try:
-        staged = sqlite_utils.Database(sqlite3.connect(rows_file if reuse else temporary))
+        staged = sqlite_utils.Database(sqlite3.connect(temporary))
         # A new file, swapped in only once it is complete and synced to disk: no journal, and no
         # sync per insert batch (they cost more than the whole build).
         staged.execute("PRAGMA journal_mode = OFF")
@@ -252,13 +244,12 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         create_tables(staged)
         runs_dir = Path(items_dir).parent / "runs"
         with staged.conn:  # one transaction
-            writer = RowWriter(staged.conn, staging_file, matching_index(index_file),
-                               runs_dir=None if reuse else runs_dir)
+            writer = RowWriter(staged.conn, staging_file, matching_index(index_file), runs_dir=runs_dir)
             try:
                 events, resolver = resolve_events(
                     records, writer, index_file, sources_file, decisions_file, tombstones_file,
                     Ages(published_days, built[:10]), {i: t for i, (t, _) in registered.items()},
-                    while_matching=None if reuse else lambda: beside_matching(temporary, staging_file))
+                    while_matching=lambda: beside_matching(temporary, staging_file))
             except BaseException:
                 writer.close()
                 raise
@@ -283,25 +274,10 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         # which lets go of Python's lock (3-4 s at 1M records, beside the indexes).
         noted = noting.submit(stage_state, state_file, index_file, events.groups, inputs, len(records.paths))
         steps.done("aliases, tombstones, candidates, sources, redactions")
-        # A redacted value could stay behind in the old file's full-text segments: redactions
-        # always get a whole new file.
-        if reuse and redactor.values:
-            os.replace(rows_file, temporary)
-            reuse = False
-        if reuse:
-            shutil.copyfile(db_path, temporary)
         db = open_new(temporary)
-        if reuse:
-            with db.conn:
-                changed = update_from(db, rows_file, STORED_TABLES)
-            logger.info("incremental build on %s: %s", db_path, changed)
-            steps.done("rows that differ written into a copy of the last database")
-        if reuse:
-            load_operations(db, Path(items_dir).parent)
-        else:
-            load_captures(db, Path(items_dir).parent)  # the run log came with the rows
+        load_captures(db, Path(items_dir).parent)  # the run log came with the rows
         create_indexes(db)
-        steps.done("run log, captures and indexes" if reuse else "captures and indexes")
+        steps.done("captures and indexes")
         create_views(db)
         count_evidence(db)
         claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
@@ -312,10 +288,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         if broken:
             raise ValueError(f"foreign keys that point nowhere: {broken[:10]}")
         steps.done("views, claims and the foreign key check")
-        if reuse:
-            refill_search_indexes(db, kept=STORED_TABLES)
-        else:
-            create_search_indexes(db)
+        create_search_indexes(db)
         steps.done("full-text indexes")
         staged_state, fingerprint = noted.result()
         db["build"].insert_all([{"key": "built_at", "value": built}, {"key": "inputs", "value": fingerprint}],
@@ -356,15 +329,15 @@ def state_meta(fingerprint: str, built: str, registered: bool, records: Records,
 def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, built: str, steps: Steps, *,
                 data_dir: Path, register: bool, registered: dict, curated_dir: Path, sources_file: Path,
                 ledgers: list, tombstones_file: Path | None, redactions_file: Path | None,
-                published_file: Path | None) -> str:
+                published_file: Path | None) -> bool:
     """The delta build (pipelines/delta.py) into the spare (pipelines/spare.py) where it can be, else
-    into a copy of the database at db_path, swapped in: "delta". Where the night changed more than
-    the changed records' own rows, saying why: "whole" if most records changed (a full build costs
-    less), else "compare" (every row compared, pipelines/incremental.py)."""
+    into a copy of the database at db_path, swapped in: True. False, saying why, where the night
+    changed more than the changed records' own rows: the database is then built whole."""
     state_file = state_path(db_path)
     if not state_file.exists() or not db_path.exists():
-        logger.info("delta build on %s refused: no database with a state beside it", db_path)
-        return "compare"
+        logger.info("delta build on %s refused: no database with a state beside it; the database is built "
+                    "whole instead", db_path)
+        return False
     withdrawn = {t["id"] for t in read_tombstones(tombstones_file)}
     redactions = read_redactions(redactions_file)
     spare, state, staged_state = Spare(db_path), None, None
@@ -393,9 +366,9 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
                 state = open_state(state_file)
                 delta = plan(db_path, records, state, inputs, built, withdrawn, redactions)
             except Refused as reason:
-                instead = "the database is built whole" if reason.whole else "every row is compared"
-                logger.info("delta build on %s refused: %s; %s instead", db_path, reason, instead)
-                return "whole" if reason.whole else "compare"
+                logger.info("delta build on %s refused: %s; the database is built whole instead",
+                            db_path, reason)
+                return False
             copied.result()
         steps.done(f"{len(delta.changed)} changed records found")
         in_spare = into == spare.path
@@ -434,7 +407,7 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
             delta.fingerprint, built, register or state.meta.get("registered") == "1", records, curated_dir,
             ledgers, data_dir / "runs"))
         steps.done("synced to disk and swapped in")
-        return "delta"
+        return True
     finally:
         copying.shutdown()  # the copy is over before its file goes
         if state is not None:

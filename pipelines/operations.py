@@ -1,11 +1,12 @@
 """The operations tables: every spider run, what each run changed, and the captured documents.
 
-`load_operations` takes the data folder (the parent of the items folder): it
-reads the run log <data>/runs/ (pipelines/runlog.py) into `runs` and `changes`, and the captures
-of the cited documents, <data>/documents.jsonl (pipelines/captures.py), into `captures`; each
-captured document's row in `documents` gets the sha256 of its first capture, when it was taken,
-its Wayback Machine copy when the source named no archived copy, and its live status. Dicts and
-lists (HTTP status counts, refused items by reason, the diff of a changed row) are JSON text.
+A full build writes the run log <data>/runs/ (pipelines/runlog.py; <data> is the parent of the
+items folder) into `runs` and `changes` a batch at a time (`run_log_batches`, by its rows'
+process, pipelines/rows.py), then `load_captures` the captures of the cited documents,
+<data>/documents.jsonl (pipelines/captures.py), into `captures`; each captured document's row in
+`documents` gets the sha256 of its first capture, when it was taken, its Wayback Machine copy
+when the source named no archived copy, and its live status. Dicts and lists (HTTP status
+counts, refused items by reason, the diff of a changed row) are JSON text.
 
 `refresh_operations` brings a copy of the last database to the same tables: the runs and captures
 are small and written again, but a run log's changes file only grows, so only what was appended
@@ -93,22 +94,11 @@ def _lines_from(path: Path, offset: int):
         yield from handle
 
 
-def load_operations(db: sqlite_utils.Database, data_dir: Path) -> None:
-    load_run_log(db, Path(data_dir) / "runs")
-    load_captures(db, data_dir)
-
-
 def run_log_batches(conn, runs_dir: Path):
     """The runs and their changes inserted a batch at a time, yielding after each (they need no other
     table: a full build's rows' process writes them while no rows are waiting, pipelines/rows.py)."""
     yield from inserting(conn, "runs", run_rows(runs_dir))
     yield from inserting(conn, "changes", change_rows(read_changes(runs_dir)))
-
-
-def load_run_log(db: sqlite_utils.Database, runs_dir: Path) -> int:
-    """The runs and their changes, in one transaction; return how many rows."""
-    with db.conn:
-        return sum(run_log_batches(db.conn, runs_dir))
 
 
 def refresh_operations(db: sqlite_utils.Database, data_dir: Path, noted: dict[str, list]) -> None:

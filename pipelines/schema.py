@@ -5,6 +5,7 @@ never exposed. Column descriptions for readers live in metadata.yml.
 """
 
 import sqlite3
+from pathlib import Path
 
 import sqlite_utils
 
@@ -187,3 +188,28 @@ def create_views(db: sqlite_utils.Database) -> None:
         f"place, latitude, longitude, summary, source, verification from {table}"
         for table, kind in EVENT_KINDS.items())
     db.create_view("evidence", select)
+
+
+SCHEMA_SQL = "select type, name, tbl_name, sql from sqlite_master where type in ('table', 'index')"
+
+
+def expected_schema() -> set[tuple]:
+    """The tables and indexes a full build makes, from an empty database in memory."""
+    db = sqlite_utils.Database(memory=True)
+    create_tables(db)
+    create_indexes(db)
+    create_views(db)
+    create_search_indexes(db)
+    db["build"].insert({"key": "built_at", "value": ""}, pk="key")
+    return set(db.conn.execute(SCHEMA_SQL))
+
+
+def reusable(db_path: Path) -> bool:
+    """Whether the database at db_path has exactly the tables and indexes this build makes."""
+    if not Path(db_path).exists():
+        return False
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+            return set(conn.execute(SCHEMA_SQL)) == expected_schema()
+    except sqlite3.DatabaseError:
+        return False

@@ -1,12 +1,10 @@
-"""Rows into SQLite tables, fast: one bulk insert per table, or only the difference with what is there.
+"""Rows into SQLite tables, fast: one bulk insert per table, or one row at a time with its search index.
 
 `insert_rows` writes dict rows into an existing table with executemany in the caller's
 transaction (`inserting`, a batch at a time); values are stored as sqlite-utils stores them (lists
 and dicts as JSON), and a key that is no column of the table is an error, as with sqlite-utils.
-`apply_rows` makes a table hold exactly the rows of the same table in an attached database,
-changing only the rows that differ (by primary key) and keeping the table's external-content
-full-text index in step: the incremental build uses it on a copy of the last database, so that a
-night in which 1% of the rows changed writes about 1% of them.
+`SearchIndex` keeps a table's external-content full-text index in step as single rows are
+deleted, written over and added (the delta build, pipelines/delta.py).
 """
 
 import datetime
@@ -87,57 +85,3 @@ class SearchIndex:
     def insert(self, rowid: int, values: tuple) -> None:
         if self.columns:
             self.conn.execute(self.insert_sql, (rowid, *(values[i] for i in self.positions)))
-
-
-def apply_rows(conn, table: str, source: str) -> dict[str, int]:
-    """Make `table` of the main database (it has a primary key) hold exactly the rows of the same
-    table in the attached database `source`, writing only the rows that differ; return counts.
-
-    Both are walked side by side in key order; the rowids and keys of what differs are collected
-    first and the rows written after, so that memory grows with the changes, not with the table."""
-    columns = columns_of(conn, table)
-    key = primary_key(conn, table)
-    positions = [columns.index(k) for k in key]
-    names = ", ".join(f"[{c}]" for c in columns)
-    order = ", ".join(f"[{k}]" for k in key)
-    old = conn.execute(f"select rowid, {names} from main.[{table}] order by {order}")
-    new = conn.execute(f"select {names} from {source}.[{table}] order by {order}")
-    inserts, updates, deletes = [], [], []
-    current = next(old, None)
-    for values in new:
-        wanted = [values[p] for p in positions]
-        while current is not None and [current[1 + p] for p in positions] < wanted:
-            deletes.append(current[0])
-            current = next(old, None)
-        if current is not None and [current[1 + p] for p in positions] == wanted:
-            if current[1:] != values:
-                updates.append((current[0], wanted))
-            current = next(old, None)
-        else:
-            inserts.append(wanted)
-    while current is not None:
-        deletes.append(current[0])
-        current = next(old, None)
-    index = SearchIndex(conn, table, columns)
-    where_key = " and ".join(f"[{k}] = ?" for k in key)
-    assignments = ", ".join(f"[{c}] = ?" for c in columns)
-
-    def before(rowid: int) -> tuple:
-        return conn.execute(f"select {names} from main.[{table}] where rowid = ?", (rowid,)).fetchone()
-
-    def after(wanted: list) -> tuple:
-        return conn.execute(f"select {names} from {source}.[{table}] where {where_key}", wanted).fetchone()
-
-    for rowid in deletes:
-        index.delete(rowid, before(rowid))
-        conn.execute(f"delete from main.[{table}] where rowid = ?", (rowid,))
-    for rowid, wanted in updates:
-        index.delete(rowid, before(rowid))
-        values = after(wanted)
-        conn.execute(f"update main.[{table}] set {assignments} where rowid = ?", (*values, rowid))
-        index.insert(rowid, values)
-    insert = f"insert into main.[{table}] ({names}) values ({', '.join('?' for _ in columns)})"
-    for wanted in inserts:
-        values = after(wanted)
-        index.insert(conn.execute(insert, values).lastrowid, values)
-    return {"inserted": len(inserts), "updated": len(updates), "deleted": len(deletes)}

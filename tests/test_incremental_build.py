@@ -1,9 +1,11 @@
-"""The incremental build gives the same database as a full build of the same text, writing less.
+"""An incremental build of a night that changed more than a few records' rows gives the database
+a full build gives.
 
 Build N from the repository's text; change the text the way nights and curators do (a summary
 edited, a vendor added, a row gone from its source, a new row, a person's merge decision, a
 withdrawal, a curated id renamed with an alias); then build N+1 twice, in full and incrementally
-from a copy of N, and compare every table, view, index and full-text index."""
+from a copy of N and its state (the delta build refuses such a night, and the database is built
+whole), and compare every table, view, index and full-text index."""
 
 import json
 import logging
@@ -15,7 +17,7 @@ import yaml
 from conftest import REPO
 
 from pipelines.build import build
-from pipelines.incremental import reusable
+from pipelines.schema import reusable
 
 DATA = REPO / "data"
 FIRST, SECOND = "2026-11-21T00:00:00Z", "2026-12-01T00:00:00Z"
@@ -73,7 +75,8 @@ def builds(tmp_path_factory):
     (root / "full").mkdir()
     build(root / "full" / "evidence.db", built_at=SECOND, **common)
     (root / "incremental").mkdir()
-    shutil.copy(root / "n" / "evidence.db", root / "incremental" / "evidence.db")
+    for name in ("evidence.db", "evidence.db.state"):
+        shutil.copy(root / "n" / name, root / "incremental" / name)
     return root, common
 
 
@@ -105,7 +108,8 @@ def test_the_incremental_build_equals_the_full_build(builds, caplog):
     assert reusable(target)
     with caplog.at_level(logging.INFO, logger="pipelines.build"):
         build(target, built_at=SECOND, incremental=True, **common)
-    assert "incremental build on" in caplog.text
+    assert (f"delta build on {target} refused: an input other than the snapshots changed (the build's code, "
+            "curated files, ledgers or the registry); the database is built whole instead") in caplog.text
     full, incremental = contents(root / "full" / "evidence.db"), contents(target)
     assert full.keys() == incremental.keys()
     for name in full:
@@ -114,24 +118,16 @@ def test_the_incremental_build_equals_the_full_build(builds, caplog):
     assert any(row[0] == "dep-atlas-aos9999" for row in full["deployments"])
 
 
-def test_the_same_text_again_writes_nothing(builds, tmp_path, caplog):
+def test_a_database_of_another_shape_is_built_whole(builds, tmp_path, caplog):
     root, common = builds
     target = tmp_path / "evidence.db"
-    shutil.copy(root / "full" / "evidence.db", target)
-    with caplog.at_level(logging.INFO, logger="pipelines.build"):
-        build(target, built_at=SECOND, incremental=True, **common)
-    assert f"incremental build on {target}: {{}}\n" in caplog.text
-    assert contents(target) == contents(root / "full" / "evidence.db")
-
-
-def test_a_database_of_another_shape_is_rebuilt_in_full(builds, tmp_path, caplog):
-    root, common = builds
-    target = tmp_path / "evidence.db"
-    shutil.copy(root / "n" / "evidence.db", target)
+    for name in ("evidence.db", "evidence.db.state"):  # the same text as the full build's
+        shutil.copy(root / "full" / name, tmp_path / name)
     with sqlite3.connect(target) as conn:
         conn.execute("create index idx_stale on deployments (title)")
     assert not reusable(target)
     with caplog.at_level(logging.INFO, logger="pipelines.build"):
         build(target, built_at=SECOND, incremental=True, **common)
-    assert "incremental build on" not in caplog.text
+    assert (f"delta build on {target} refused: the database has other tables or indexes than this build "
+            "makes; the database is built whole instead") in caplog.text
     assert contents(target) == contents(root / "full" / "evidence.db")
