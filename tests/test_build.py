@@ -5,13 +5,15 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 
 import pytest
 import sqlite_utils
 import yaml
 from conftest import FIXTURES, REPO, crawl
 
-from pipelines.build import build
+import pipelines.build
+from pipelines.build import build, copy_unless
 from pipelines.curated import CuratedError, load_curated
 from pipelines.schema import create_tables, dangling_keys
 from pipelines.stream import DuplicateIds, UnsortedSnapshot
@@ -121,6 +123,18 @@ def test_the_files_of_a_killed_build_are_removed_by_the_next(tmp_path, inputs, c
         assert f"removed {killed[0]}, left by a build that was killed" in caplog.text
     finally:
         running.kill()
+
+
+def test_a_copy_goes_a_chunk_at_a_time_until_it_is_stopped(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipelines.build, "COPY_CHUNK", 1000)
+    source = tmp_path / "evidence.db"
+    source.write_bytes(bytes(range(256)) * 40)  # ten chunks and a part
+    stop = threading.Event()
+    assert copy_unless(stop, source, tmp_path / "copy") is True
+    assert (tmp_path / "copy").read_bytes() == source.read_bytes()
+    stop.set()  # as when the night is refused while the database is copied
+    assert copy_unless(stop, source, tmp_path / "stopped") is False
+    assert (tmp_path / "stopped").read_bytes() == b""
 
 
 @pytest.mark.parametrize("change, message", [
