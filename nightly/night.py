@@ -7,8 +7,8 @@ the run log has one line per spider per night. The build runs whatever happened 
 source keeps its last good snapshot), incrementally: a night that only edited rows writes just
 those rows into the spare, the database one build back (pipelines/spare.py), or else into a copy
 of the last database (pipelines/delta.py); any other night (new rows, a full crawl's new
-last_seen on most rows, no last database) builds in full. Then the checks, then the summary. The night's WARC
-files are packaged into one WACZ. The exit status is 1 only when something needs a human: a
+last_seen on most rows, no last database) builds in full. Then the checks, then the summary.
+The night's WARC files are packaged into one WACZ. The exit status is 1 only when something needs a human: a
 failed run, a failed build or a failed check.
 """
 
