@@ -69,8 +69,9 @@ PAGE_TABLES = (*EVENT_TABLES, "documents", "organisations", "sources")
 INDEXED_WHILE_MATCHING = (*EVENT_TABLES, "citations", "event_organisations", "runs", "changes", "documents",
                           "organisations")
 # The files of a build beside the database, named <database>.<process id>.<suffix>: the new database,
-# what matching needs (pipelines/events.py), documents and organisations (pipelines/rows.py).
-BUILD_FILES = ("tmp", "index", "staging")
+# what matching needs (pipelines/events.py), documents and organisations (pipelines/rows.py), the
+# records a night only saw again (pipelines/delta.py).
+BUILD_FILES = ("tmp", "index", "staging", "seen")
 COPY_CHUNK = 64 << 20
 logger = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     registered = read_registry(published_file)
     published_days = {i: day for i, (_, day) in registered.items()}
     files = [db_path.with_name(f"{db_path.name}.{os.getpid()}.{suffix}") for suffix in BUILD_FILES]
-    temporary, index_file, staging_file = files
+    temporary, index_file, staging_file, seen_file = files
     for path in files:
         path.unlink(missing_ok=True)
     for path in remove_leftovers(db_path):
@@ -235,7 +236,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     ledgers = [sources_file, aliases_file, decisions_file, tombstones_file, redactions_file, published_file]
     inputs = inputs_digest(records.paths, curated_dir, ledgers)
     steps = Steps()
-    if incremental and build_delta(db_path, temporary, records, inputs, built, steps,
+    if incremental and build_delta(db_path, temporary, records, inputs, built, steps, seen_file=seen_file,
                                    data_dir=Path(items_dir).parent, register=register, registered=registered,
                                    curated_dir=curated_dir, sources_file=sources_file, ledgers=ledgers,
                                    tombstones_file=tombstones_file, redactions_file=redactions_file,
@@ -341,8 +342,8 @@ def state_meta(fingerprint: str, built: str, registered: bool, records: Records,
 
 
 def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, built: str, steps: Steps, *,
-                data_dir: Path, register: bool, registered: dict, curated_dir: Path, sources_file: Path,
-                ledgers: list, tombstones_file: Path | None, redactions_file: Path | None,
+                seen_file: Path, data_dir: Path, register: bool, registered: dict, curated_dir: Path,
+                sources_file: Path, ledgers: list, tombstones_file: Path | None, redactions_file: Path | None,
                 published_file: Path | None) -> bool:
     """The delta build (pipelines/delta.py) into the spare (pipelines/spare.py) where it can be, else
     into a copy of the database at db_path, swapped in: True. False, saying why, where the night
@@ -364,7 +365,7 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
         if taken is not None:
             try:
                 state = open_state(taken)
-                delta = plan(spare.path, records, state, inputs, built, withdrawn, redactions)
+                delta = plan(spare.path, records, state, inputs, built, withdrawn, redactions, seen_file)
                 into = spare.path
             except Refused as reason:
                 logger.info("delta build on %s into its spare refused: %s; the last database is copied",
@@ -381,14 +382,14 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
             copied = copying.submit(copy_unless, stop, db_path, temporary)
             try:
                 state = open_state(state_file)
-                delta = plan(db_path, records, state, inputs, built, withdrawn, redactions)
+                delta = plan(db_path, records, state, inputs, built, withdrawn, redactions, seen_file)
             except Refused as reason:
                 stop.set()
                 logger.info("delta build on %s refused: %s; the database is built whole instead",
                             db_path, reason)
                 return False
             copied.result()
-        steps.done(f"{len(delta.changed)} changed records found")
+        steps.done(f"{len(delta.changed)} changed records and {delta.seen.count} only seen again found")
         in_spare = into == spare.path
         where = "the spare, the database one build back" if in_spare else "a copy of the last database"
         if in_spare:
@@ -397,7 +398,10 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
         with db.conn:
             fetch = Fetcher(state, delta.offsets, records, withdrawn)
             rewriter = Rewriter(db.conn, state, fetch)
+            seen_rows = rewriter.seen_again(delta.seen, delta.later)  # first: it attaches a file
             rows = rewriter.rewrite(delta.changed, delta.recited)
+            for table, count in seen_rows.items():
+                rows[table] = rows.get(table, 0) + count
             refresh_operations(db, data_dir, json.loads(state.meta["changes"]))
             db.execute("delete from sources")
             insert_rows(db.conn, "sources", source_rows(sources_file, db.conn))
@@ -409,14 +413,15 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
             db.execute("update build set value = ? where key = 'inputs'", [delta.fingerprint])
         with db.conn:
             insert_claims(db.conn, claims)
-        logger.info("delta build on %s: %d changed records, rows written: %s, into %s", db_path,
-                    len(delta.changed), rows, where)
+        logger.info("delta build on %s: %d changed records, %d only seen again, rows written: %s, into %s",
+                    db_path, len(delta.changed), delta.seen.count, rows, where)
         steps.done(f"changed rows written into {where}")
         now = published_now(db.conn) if register else {}
         if register:
             check(registered, now)
         db.close()
-        staged_state = stage_update(spare.taken if in_spare else state_file, delta.changed, in_place=in_spare)
+        staged_state = stage_update(spare.taken if in_spare else state_file, delta.changed, delta.seen.path,
+                                    in_place=in_spare)
         swap(into, db_path)
         spare.swapped()
         if register:
@@ -431,6 +436,7 @@ def build_delta(db_path: Path, temporary: Path, records: Records, inputs: str, b
         if state is not None:
             state.close()
         temporary.unlink(missing_ok=True)
+        seen_file.unlink(missing_ok=True)
         spare.close()
         if staged_state is not None:
             staged_state.unlink(missing_ok=True)

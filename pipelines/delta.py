@@ -9,19 +9,28 @@ and every changed record kept its shape, then nothing but the rows of those reco
 
 - the event row of each, or the merged row it belongs to, merged again from its records;
 - the documents the changed rows cite, each folded again from every record citing it, in the order
-  and with the upsert of a full build (pipelines/rows.py);
+  and with the upsert of a full build (pipelines/rows.py), when a record gives them something
+  else than before; a later last_seen only widens theirs, in bulk (`seen_again`);
 - the tables counted from the rows (sources and claims counted again; evidence_counts moved by
   the rows whose year or country changed, which a kept shape allows none of), and the run log.
 
+A crawl gives every record it sees again a new last_seen, so a night's crawl changes every line
+it lists. A line that differs from the noted one only by a later last_seen (`seen_again`: the
+noted line is the new one with the noted last_seen put back) is such a record: its row's
+last_seen is set in bulk, without reading the record, unless it was merged into another row or
+withdrawn (those are changed records like any other).
+
 `plan` says which records changed since the build of a database and its state or raises Refused
-with the reason; `rewrite` writes their rows into that database: the spare one build back, in
-place (pipelines/spare.py), or else a copy of the last one. Anything else (a new or lost row, a
-changed shape, another input, a new day when not every id is registered, more than a tenth of
-the records changed) is left to a build of the whole database. Either way the result is the
-database a full build gives (tests/test_delta_build.py).
+with the reason; `rewrite` and `seen_again` write their rows into that database: the spare one
+build back, in place (pipelines/spare.py), or else a copy of the last one. Anything else (a new
+or lost row, a changed shape, a last_seen that went back, another input, a new day when not
+every id is registered, more than a tenth of the records changed otherwise than seen again) is
+left to a build of the whole database. Either way the result is the database a full build gives
+(tests/test_delta_build.py).
 """
 
 import array
+import re
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
@@ -40,26 +49,71 @@ from pipelines.state import Fingerprint, State, cites, shape
 from pipelines.stream import CURATED, Records, line_digest
 from pipelines.tables import SearchIndex
 from pipelines.tombstones import without_withdrawn_documents
-from pipelines.vocab import EVENT_KINDS
+from pipelines.vocab import EVENT_KINDS, EVENT_TABLES
 
-# Beyond this share of changed records the database is built whole. The delta build writes the
-# changed records' rows one record at a time (at a million records, 20,000 in 3.6 s, make bench);
-# a share up to this one is what it is made and measured for, and the scan of a night whose every
-# line changed (a full crawl's new last_seen) stops early.
+# Beyond this share of changed records (records only seen again aside) the database is built
+# whole. The delta build writes the changed records' rows one record at a time (at a million
+# records, 20,000 in 3.6 s, make bench); a share up to this one is what it is made and measured
+# for, and the scan of a night that changed more stops early.
 MOST_CHANGED = 0.1
 KEPT_RECORDS = 4096  # records read again and kept, for the documents that many records cite
+LAST_SEEN = re.compile(rb'"last_seen":(null|"[^"]*")')
+TABLE = re.compile(rb'"table":"([a-z_]+)"')
 
 
 class Refused(Exception):
     """Why a night's changes are not for the delta build."""
 
 
+class SeenAgain:
+    """The records only seen again, written to a file at `path` as they are found (a crawl's night
+    has nearly every record), so that memory does not grow with them: table `seen` (id, tbl,
+    last_seen, line: the new line's digest)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.unlink(missing_ok=True)
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.executescript("pragma journal_mode = off; pragma synchronous = off; "
+                                "create table seen (id text, tbl text, last_seen text, line blob); begin")
+        self.count = 0
+
+    def add(self, record_id: str, table: str, last_seen: str, line: bytes) -> None:
+        self.conn.execute("insert into seen values (?, ?, ?, ?)", (record_id, table, last_seen, line))
+        self.count += 1
+
+    def done(self) -> None:
+        self.conn.execute("commit")
+        self.conn.close()
+
+    def close(self) -> None:
+        self.conn.close()
+        self.path.unlink(missing_ok=True)
+
+
 @dataclass
 class Delta:
-    changed: dict[str, tuple[bytes, bytes]]  # id → the new digests of its line and of what it cites
+    changed: dict[str, tuple[bytes, bytes, str | None]]  # id → its line's and cites' digests, last_seen
     recited: set[str]  # the changed records that give their documents something else
+    seen: SeenAgain  # the records only seen again
+    later: dict[str, str]  # the changed records whose last_seen moved later → it
     offsets: list[array.array]  # each snapshot's line offsets, by place
     fingerprint: str
+
+
+def seen_again(line: bytes, noted: tuple) -> tuple[str, str] | None:
+    """(table, last_seen) where a line is its noted line but for a later last_seen (a record a
+    crawl saw again: pipelines/store.py writes the line it had with only that value replaced),
+    else None."""
+    found = LAST_SEEN.findall(line)
+    table = TABLE.search(line)
+    if len(found) != 1 or table is None:
+        return None
+    later, before = orjson.loads(found[0]), noted[5]
+    if later is None or (before is not None and later <= before):
+        return None
+    old = line.replace(b'"last_seen":' + found[0], b'"last_seen":' + orjson.dumps(before), 1)
+    return (table.group(1).decode(), later) if line_digest(old) == noted[2] else None
 
 
 def noted_digests(record: dict, withdrawn: set[str], digest: bytes) -> tuple[bytes, bytes]:
@@ -78,17 +132,23 @@ def open_state(path: Path) -> State:
 
 
 def plan(db_path: Path, records: Records, state: State, inputs: str, built: str, withdrawn: set[str],
-         redactions: list[dict]) -> Delta:
-    """The records whose lines changed since the build the state was written by; Refused if the
-    night changed more than their own rows, or if the state or the database cannot be read."""
+         redactions: list[dict], seen_path: Path) -> Delta:
+    """The records whose lines changed since the build the state was written by (those only seen
+    again in a file at `seen_path`); Refused if the night changed more than their own rows, or if
+    the state or the database cannot be read."""
+    seen = SeenAgain(seen_path)
     try:
-        return _plan(db_path, records, state, inputs, built, withdrawn, redactions)
+        return _plan(db_path, records, state, inputs, built, withdrawn, redactions, seen)
     except sqlite3.Error as error:
+        seen.close()
         raise Refused(f"the state or the database cannot be read ({error})") from error
+    except BaseException:
+        seen.close()
+        raise
 
 
 def _plan(db_path: Path, records: Records, state: State, inputs: str, built: str, withdrawn: set[str],
-          redactions: list[dict]) -> Delta:
+          redactions: list[dict], seen: SeenAgain) -> Delta:
     meta = state.meta
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
         facts = dict(conn.execute("select key, value from build"))
@@ -106,9 +166,12 @@ def _plan(db_path: Path, records: Records, state: State, inputs: str, built: str
         raise Refused("the database has other tables or indexes than this build makes")
     most = int(state.conn.execute("select count(*) from records").fetchone()[0] * MOST_CHANGED)
     fingerprint = Fingerprint(inputs, len(records.paths))
-    # The changed lines are parsed once they are known to be few: a night that changed most of
+    # A record only seen again (a crawl gives each a new last_seen) is written in bulk, the rows of
+    # merged records and withdrawn ones aside (pipelines/merge.py, pipelines/tombstones.py). The
+    # other changed lines are parsed once they are known to be few: a night that changed most of
     # them is refused after comparing digests alone (0.8 s, against 3.5 s parsing each changed
     # line until a tenth of the records, at a million records).
+    aside = withdrawn | {member for members in state.groups().values() for member in members}
     differing: list[tuple[int, int, tuple, bytes]] = []  # snapshot, offset, noted row, new digest
     offsets = []
     for number, path in enumerate(records.paths):
@@ -124,7 +187,11 @@ def _plan(db_path: Path, records: Records, state: State, inputs: str, built: str
                     if row is None:
                         raise Refused(f"{path.name} has more records than before")
                     if digest != row[2]:
-                        differing.append((number, offset, row, digest))
+                        again = None if row[1] in aside else seen_again(line, row)
+                        if again:
+                            seen.add(row[1], *again, digest)
+                        else:
+                            differing.append((number, offset, row, digest))
                         if len(differing) > most:
                             raise Refused(f"more than {MOST_CHANGED:.0%} of the records changed")
                     places.append(offset)
@@ -132,22 +199,30 @@ def _plan(db_path: Path, records: Records, state: State, inputs: str, built: str
         if next(noted, None) is not None:
             raise Refused(f"{path.name} has fewer records than before")
         offsets.append(places)
-    changed: dict[str, tuple[bytes, bytes]] = {}
+    changed: dict[str, tuple[bytes, bytes, str | None]] = {}
     recited = set()
+    seen.done()
+    later = {}
     for number, path in enumerate(records.paths):
         with path.open("rb") as handle:
             for _, offset, row, digest in (line for line in differing if line[0] == number):
                 handle.seek(offset)
-                cited = _check_changed(orjson.loads(handle.readline()), row, withdrawn, digest, path)
-                changed[row[1]] = digest, cited
+                record = orjson.loads(handle.readline())
+                cited = _check_changed(record, row, withdrawn, digest, path)
+                last_seen = record.get("last_seen")
+                changed[row[1]] = digest, cited, last_seen
                 if cited != row[4]:
                     recited.add(row[1])
-    return Delta(changed, recited, offsets, fingerprint.value())
+                if last_seen != row[5]:
+                    if last_seen is None or (row[5] is not None and last_seen < row[5]):
+                        raise Refused(f"{row[1]}'s last_seen went back (from {row[5]} to {last_seen})")
+                    later[row[1]] = last_seen
+    return Delta(changed, recited, seen, later, offsets, fingerprint.value())
 
 
 def _check_changed(record: dict, noted: tuple, withdrawn: set[str], digest: bytes, path: Path) -> bytes:
     """The changed record's cites digest, once it is known to be the same record in the same shape."""
-    _, record_id, _, noted_shape, _ = noted
+    record_id, noted_shape = noted[1], noted[3]
     if record["id"] != record_id:
         raise Refused(f"{path.name} gained or lost records ({record['id']} is where {record_id} was)")
     new_shape, cited = noted_digests(canonicalise(record), withdrawn, digest)
@@ -255,6 +330,34 @@ class Rewriter:
             if self._put("documents", self.folded(document_id)) is not None:
                 counts["documents"] = counts.get("documents", 0) + 1
         return counts
+
+    def seen_again(self, seen: SeenAgain, later: dict[str, str]) -> dict[str, int]:
+        """Write the later last_seen of the records only seen again into their rows, and widen the
+        last_seen of the documents cited by every row whose last_seen moved later (theirs, and
+        `later`: the changed records', merged ones included), as folding them again would; return
+        how many rows changed, by table. It attaches seen's file: call it before any other write."""
+        counts: dict[str, int] = {}
+        self.conn.execute("attach database ? as seen_again", (str(seen.path),))
+        for table in EVENT_TABLES:
+            counts[table] = self.conn.execute(
+                f"update [{table}] set last_seen = s.last_seen from seen_again.seen s where s.tbl = ? and "
+                f"s.id = [{table}].id and [{table}].last_seen is not s.last_seen", (table,)).rowcount
+        self.conn.execute("create temp table later (row_id text, last_seen text)")
+        self.conn.execute("insert into temp.later select id, last_seen from seen_again.seen")
+        self.conn.executemany("insert into temp.later values (?, ?)",
+                              ((self.member_of.get(i, i), last_seen) for i, last_seen in later.items()))
+        self.conn.execute("create index temp.later_by_date on later (last_seen, row_id)")
+        widened = 0
+        dates = self.conn.execute("select distinct last_seen from temp.later order by 1").fetchall()
+        for (last_seen,) in dates:  # in order: each document ends at the latest of its rows'
+            widened += self.conn.execute(
+                "update documents set last_seen = ?1 where (last_seen is null or last_seen < ?1) and id "
+                "in (select document_id from citations where event_id in "
+                "(select row_id from temp.later where last_seen = ?1))", (last_seen,)).rowcount
+        self.conn.execute("drop table temp.later")
+        if widened:
+            counts["documents"] = widened
+        return {table: count for table, count in counts.items() if count}
 
     def folded(self, document_id: str) -> tuple:
         """A document's row as a full build writes it: each record citing it, in id order, then each

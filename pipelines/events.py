@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 INDEX_TABLES = {
     "kept": "id text primary key, tbl text, source text, number integer, offset integer, fields blob",
     "keys": "block text, id text, source text",
-    "seen": "id text, number integer, position integer, line blob, shape blob, cites blob",
+    "seen": "id text, number integer, position integer, line blob, shape blob, cites blob, last_seen text",
 }
 
 
@@ -120,7 +120,7 @@ class Resolver:
             if record_id in self.withdrawn_ids:
                 # any change to a withdrawn record is a change of shape: its tombstone is made from it
                 beside("seen", [(record_id, where.number, where.position, where.digest, where.digest,
-                                 where.digest)])
+                                 where.digest, record.get("last_seen"))])
                 tables[record_id] = record["table"]
                 tables.update((d["id"], "documents") for d in record["documents"])
                 events.aliases += duplicate_aliases(record, record)
@@ -137,7 +137,7 @@ class Resolver:
                              matched)])
             beside("keys", [(SEPARATOR.join(key), record_id, record["source"]) for key in keys])
             beside("seen", [(record_id, where.number, where.position, where.digest,
-                             shape(record, matched, keys), cites(record))])
+                             shape(record, matched, keys), cites(record), record.get("last_seen"))])
             self.writer.add(record)
         self.writer.finish()
         forget_names()

@@ -4,8 +4,8 @@ Beside data/evidence.db a build writes data/evidence.db.state, an SQLite file ho
 
 - `records`: every record read, by its snapshot's number (-1 for the curated rows) and place among
   that snapshot's records: its id, the digest of its line, the digest of its shape (what the rows
-  of other records depend on; see `shape`) and the digest of what it gives the documents it cites
-  (`cites`);
+  of other records depend on; see `shape`), the digest of what it gives the documents it cites
+  but its last_seen (`cites`), and its last_seen;
 - `groups`: the records each merged row was merged from, survivor first (pipelines/merge.py);
 - `meta`: the fingerprint of every input (also in the database's `build` table, so a state is only
   ever used with the database it was written with), the digest of the inputs other than the
@@ -32,7 +32,7 @@ SCHEMA = """
     pragma journal_mode = off; pragma synchronous = off;
     create table meta (key text primary key, value text);
     create table records (number integer, position integer, id text, line blob, shape blob, cites blob,
-                          primary key (number, position)) without rowid;
+                          last_seen text, primary key (number, position)) without rowid;
     create table groups (merged_id text, position integer, member_id text,
                          primary key (merged_id, position)) without rowid;
 """
@@ -56,8 +56,10 @@ def shape(record: dict, matched: bytes, keys: list[tuple]) -> bytes:
 
 def cites(record: dict) -> bytes:
     """Digest of what a record gives the rows of the documents it cites (pipelines/rows.py): their
-    columns as it has them, its source, and its first_seen and last_seen, by which they widen."""
-    parts = (record["documents"], record["source"], record.get("first_seen"), record.get("last_seen"))
+    columns as it has them, its source, and its first_seen, by which they widen. Its last_seen, by
+    which they widen too, is noted apart: a later one widens them without folding them again
+    (pipelines/delta.py)."""
+    parts = (record["documents"], record["source"], record.get("first_seen"))
     return hashlib.sha1(orjson.dumps(parts), usedforsecurity=False).digest()
 
 
@@ -106,9 +108,10 @@ class State:
         self.meta = dict(self.conn.execute("select key, value from meta"))
 
     def records(self, number: int):
-        """(position, id, line digest, shape digest, cites digest) of one snapshot's records, in order."""
-        return self.conn.execute("select position, id, line, shape, cites from records where number = ? "
-                                 "order by position", (number,))
+        """(position, id, line digest, shape digest, cites digest, last_seen) of one snapshot's
+        records, in order."""
+        return self.conn.execute("select position, id, line, shape, cites, last_seen from records "
+                                 "where number = ? order by position", (number,))
 
     def where(self, record_id: str) -> tuple[int, int]:
         return self.conn.execute("select number, position from records where id = ?", (record_id,)).fetchone()
@@ -141,7 +144,7 @@ def stage_state(path: Path, index_path: Path, groups: dict[str, list[str]], inpu
         conn.executescript(SCHEMA)
         conn.execute("attach database ? as build_index", (str(index_path),))
         conn.execute("begin")
-        conn.execute("insert into records select number, position, id, line, shape, cites "
+        conn.execute("insert into records select number, position, id, line, shape, cites, last_seen "
                      "from build_index.seen order by number, position")
         conn.execute("create unique index records_by_id on records (id)")
         conn.executemany("insert into groups values (?, ?, ?)",
@@ -157,8 +160,11 @@ def stage_state(path: Path, index_path: Path, groups: dict[str, list[str]], inpu
     return temporary, fingerprint.value()
 
 
-def stage_update(path: Path, changed: dict[str, tuple[bytes, bytes]], in_place: bool = False) -> Path:
-    """The state at path with the line and cites digests of these records (id → both) replaced,
+def stage_update(path: Path, changed: dict[str, tuple[bytes, bytes, str | None]], seen_path: Path,
+                 in_place: bool = False) -> Path:
+    """The state at path with the line and cites digests and the last_seen of these records (id →
+    the three) replaced, and the line digest and last_seen of the records only seen again (table
+    `seen` of the file at seen_path, pipelines/delta.py),
     written beside it under a temporary name, which is returned, or (`in_place`, for a state taken
     from the spare) in the file itself; `finish_state` completes it."""
     if in_place:
@@ -169,9 +175,12 @@ def stage_update(path: Path, changed: dict[str, tuple[bytes, bytes]], in_place: 
     conn = sqlite3.connect(temporary, isolation_level=None)
     try:
         conn.execute("begin")
-        conn.executemany("update records set line = ?, cites = ? where id = ?",
-                         ((line, cited, i) for i, (line, cited) in changed.items()))
+        conn.executemany("update records set line = ?, cites = ?, last_seen = ? where id = ?",
+                         ((line, cited, seen, i) for i, (line, cited, seen) in changed.items()))
         conn.execute("commit")
+        conn.execute("attach database ? as seen_again", (str(seen_path),))
+        conn.execute("update records set line = s.line, last_seen = s.last_seen from seen_again.seen s "
+                     "where s.id = records.id")
     finally:
         conn.close()
     return temporary

@@ -11,6 +11,7 @@ import asyncio
 import gc
 import json
 import logging
+import re
 import shutil
 import sqlite3
 from collections import Counter
@@ -25,6 +26,7 @@ from pipelines.build import build
 from pipelines.schema import count_evidence, move_counts
 from pipelines.spare import claim, hold_shared, spare_path
 from pipelines.state import state_path
+from pipelines.stream import line_digest
 
 DATA = REPO / "data"
 FIRST, SECOND = "2026-11-21T00:00:00Z", "2026-12-01T00:00:00Z"
@@ -130,7 +132,7 @@ def test_the_delta_build_equals_the_full_build(nights, caplog):
 
 
 def delta_log(caplog) -> str:
-    [line] = [r.getMessage() for r in caplog.records if "changed records, rows written" in r.getMessage()]
+    [line] = [r.getMessage() for r in caplog.records if "only seen again, rows written" in r.getMessage()]
     return line
 
 
@@ -148,16 +150,16 @@ def test_the_next_delta_build_writes_into_the_spare_in_place(nights, caplog):
     with caplog.at_level(logging.INFO, logger="pipelines.build"):
         build(target, built_at=FIRST, incremental=True, **common)
     # the spare, one build back, gets the night's 3 changed records and becomes the last database
-    assert delta_log(caplog) == (f"delta build on {target}: 3 changed records, rows written: "
-                                 "{'wrongful_arrests': 1, 'deployments': 1, 'documents': 4}, "
+    assert delta_log(caplog) == (f"delta build on {target}: 3 changed records, 0 only seen again, rows "
+                                 "written: {'wrongful_arrests': 1, 'deployments': 1, 'documents': 4}, "
                                  "into the spare, the database one build back")
     assert (target.stat().st_ino, spare.stat().st_ino) == (one_back, last)
     assert contents(target) == contents(root / "full" / "evidence.db")
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="pipelines.build"):
         build(target, built_at=FIRST, incremental=True, **common)
-    assert delta_log(caplog) == (f"delta build on {target}: 0 changed records, rows written: {{}}, "
-                                 "into the spare, the database one build back")
+    assert delta_log(caplog) == (f"delta build on {target}: 0 changed records, 0 only seen again, rows "
+                                 "written: {}, into the spare, the database one build back")
     assert contents(target) == contents(spare) == contents(root / "full" / "evidence.db")
     assert sorted(p.name for p in target.parent.iterdir()) == [
         "evidence.db", "evidence.db.spare", "evidence.db.spare.state", "evidence.db.state"]
@@ -172,7 +174,8 @@ def test_a_spare_a_server_holds_is_never_written(nights, caplog):
     with caplog.at_level(logging.INFO, logger="pipelines.build"):
         build(target, built_at=FIRST, incremental=True, **common)
     assert f"the spare of {target} is in use or has no state: the last database is copied" in caplog.text
-    assert delta_log(caplog).endswith("0 changed records, rows written: {}, into a copy of the last database")
+    assert delta_log(caplog).endswith("0 changed records, 0 only seen again, rows written: {}, into a "
+                                      "copy of the last database")
     server.seek(0)
     assert server.read() == before
     server.close()
@@ -322,6 +325,59 @@ def test_a_night_that_changed_most_records_is_built_whole(tmp_path, caplog):
     edit_snapshot(tmp_path / "items" / "aiid.jsonl", reword)
     line = refused_because(tmp_path, common, caplog)
     assert line.endswith("refused: more than 10% of the records changed; the database is built whole instead")
+
+
+def seen_again_on(day: str):
+    """What a crawl on `day` does to a snapshot's records it saw again: their last_seen is the day."""
+    def crawl(records):
+        for record in records:
+            if record.get("listed", True):
+                record["last_seen"] = day
+        return records
+    return crawl
+
+
+def test_a_crawl_that_saw_every_record_again_is_written_in_bulk(tmp_path, caplog):
+    common = first_night(tmp_path, prepare=cite_twice)
+    edit_night(tmp_path, next(iter(groups_of(tmp_path / "n" / "evidence.db.state"))))
+    for snapshot in ("atlas.jsonl", "aiid.jsonl"):
+        edit_snapshot(tmp_path / "items" / snapshot, seen_again_on("2026-12-02"))
+    target = copy_last(tmp_path, "crawl")
+    with caplog.at_level(logging.INFO, logger="pipelines.build"):
+        build(target, built_at=FIRST, incremental=True, **common)
+    counted = re.search(r"(\d+) changed records, (\d+) only seen again", delta_log(caplog))
+    changed, seen = map(int, counted.groups())
+    assert seen >= 10 and changed > 0  # merged records and the edited ones are written one by one
+    (tmp_path / "full").mkdir()
+    build(tmp_path / "full" / "evidence.db", built_at=FIRST, **common)
+    assert contents(target) == contents(tmp_path / "full" / "evidence.db")
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("select max(last_seen) from documents").fetchone() == ("2026-12-02",)
+    with sqlite3.connect(state_path(target)) as conn:  # the state notes every line as it is now
+        noted = dict(conn.execute("select id, line from records where number >= 0"))
+    assert noted == {json.loads(line)["id"]: line_digest(line) for snapshot in ("aiid.jsonl", "atlas.jsonl")
+                     for line in (tmp_path / "items" / snapshot).read_bytes().splitlines(keepends=True)}
+    # the next night's crawl, written into the spare: the first night's database, two nights back
+    for snapshot in ("atlas.jsonl", "aiid.jsonl"):
+        edit_snapshot(tmp_path / "items" / snapshot, seen_again_on("2026-12-03"))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="pipelines.build"):
+        build(target, built_at=FIRST, incremental=True, **common)
+    assert f" {changed} changed records, {seen} only seen again, " in delta_log(caplog)  # since night one
+    assert delta_log(caplog).endswith("into the spare, the database one build back")
+    build(tmp_path / "full" / "evidence.db", built_at=FIRST, **common)
+    assert contents(target) == contents(tmp_path / "full" / "evidence.db")
+
+
+def test_a_last_seen_that_went_back_is_built_whole(tmp_path, caplog):
+    common = first_night(tmp_path)
+
+    def earlier(records):
+        records[0]["last_seen"] = "2020-01-01"  # an older capture put back
+        return records
+
+    edit_snapshot(tmp_path / "items" / "atlas.jsonl", earlier)
+    assert "last_seen went back (from " in refused_because(tmp_path, common, caplog)
 
 
 def test_a_state_that_cannot_be_read_is_not_used(tmp_path, caplog):
