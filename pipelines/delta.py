@@ -15,8 +15,8 @@ and every changed record kept its shape, then nothing but the rows of those reco
   the rows whose year or country changed, which a kept shape allows none of), and the run log.
 
 A crawl gives every record it sees again a new last_seen, so a night's crawl changes every line
-it lists. A line that differs from the noted one only by a later last_seen (`seen_again`: the
-noted line is the new one with the noted last_seen put back) is such a record: its row's
+it lists. A line that differs from the noted one only by a later last_seen (`only_seen_again`:
+the noted line is the new one with the noted last_seen put back) is such a record: its row's
 last_seen is set in bulk, without reading the record, unless it was merged into another row or
 withdrawn (those are changed records like any other).
 
@@ -101,7 +101,7 @@ class Delta:
     fingerprint: str
 
 
-def seen_again(line: bytes, noted: tuple) -> tuple[str, str] | None:
+def only_seen_again(line: bytes, noted: tuple) -> tuple[str, str] | None:
     """(table, last_seen) where a line is its noted line but for a later last_seen (a record a
     crawl saw again: pipelines/store.py writes the line it had with only that value replaced),
     else None."""
@@ -187,7 +187,7 @@ def _plan(db_path: Path, records: Records, state: State, inputs: str, built: str
                     if row is None:
                         raise Refused(f"{path.name} has more records than before")
                     if digest != row[2]:
-                        again = None if row[1] in aside else seen_again(line, row)
+                        again = None if row[1] in aside else only_seen_again(line, row)
                         if again:
                             seen.add(row[1], *again, digest)
                         else:
