@@ -24,7 +24,7 @@ withdrawn (those are changed records like any other).
 with the reason; `rewrite` and `seen_again` write their rows into that database: the spare one
 build back, in place (pipelines/spare.py), or else a copy of the last one. Anything else (a new
 or lost row, a changed shape, a last_seen that went back, another input, a new day when not
-every id is registered, more than a tenth of the records changed otherwise than seen again) is
+every id is registered, more than a quarter of the records changed otherwise than seen again) is
 left to a build of the whole database. Either way the result is the database a full build gives
 (tests/test_delta_build.py).
 """
@@ -52,10 +52,11 @@ from pipelines.tombstones import without_withdrawn_documents
 from pipelines.vocab import EVENT_KINDS, EVENT_TABLES
 
 # Beyond this share of changed records (records only seen again aside) the database is built
-# whole. The delta build writes the changed records' rows one record at a time (at a million
-# records, 20,000 in 3.6 s, make bench); a share up to this one is what it is made and measured
-# for, and the scan of a night that changed more stops early.
-MOST_CHANGED = 0.1
+# whole. The delta build writes the changed records' rows one record at a time and keeps about a
+# kilobyte for each while it runs. At a million records (summaries edited, each build alone): a
+# quarter changed took 48.8 s and 748 MB at its peak, against 117-130 s for a whole build; half
+# took 84.1 s and 995 MB, near the build's 1 GiB. The scan of a night that changed more stops early.
+MOST_CHANGED = 0.25
 KEPT_RECORDS = 4096  # records read again and kept, for the documents that many records cite
 LAST_SEEN = re.compile(rb'"last_seen":(null|"[^"]*")')
 TABLE = re.compile(rb'"table":"([a-z_]+)"')
@@ -169,8 +170,8 @@ def _plan(db_path: Path, records: Records, state: State, inputs: str, built: str
     # A record only seen again (a crawl gives each a new last_seen) is written in bulk, the rows of
     # merged records and withdrawn ones aside (pipelines/merge.py, pipelines/tombstones.py). The
     # other changed lines are parsed once they are known to be few: a night that changed most of
-    # them is refused after comparing digests alone (0.8 s, against 3.5 s parsing each changed
-    # line until a tenth of the records, at a million records).
+    # them is refused after comparing digests alone (at a million records 0.8 s, against 3.5 s
+    # when each changed line was parsed until a tenth of them had changed).
     aside = withdrawn | {member for members in state.groups().values() for member in members}
     differing: list[tuple[int, int, tuple, bytes]] = []  # snapshot, offset, noted row, new digest
     offsets = []
