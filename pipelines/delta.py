@@ -54,8 +54,9 @@ from pipelines.vocab import EVENT_KINDS, EVENT_TABLES
 # Beyond this share of changed records (records only seen again aside) the database is built
 # whole. The delta build writes the changed records' rows one record at a time and keeps about a
 # kilobyte for each while it runs. At a million records (summaries edited, each build alone): a
-# quarter changed took 48.8 s and 748 MB at its peak, against 117-130 s for a whole build; half
-# took 84.1 s and 995 MB, near the build's 1 GiB. The scan of a night that changed more stops early.
+# quarter changed took 43.7-48.8 s and 748 MB at its peak, against 117-130 s for a whole build, and
+# gave the same database; half took 84.1 s and 995 MB, near the build's 1 GiB. The scan of a night
+# that changed more stops early.
 MOST_CHANGED = 0.25
 KEPT_RECORDS = 4096  # records read again and kept, for the documents that many records cite
 LAST_SEEN = re.compile(rb'"last_seen":(null|"[^"]*")')
