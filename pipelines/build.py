@@ -213,10 +213,10 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
     The records are read once, as a stream, and their rows written as they come (pipelines/events.py);
     the rows are written into a new file, which then gets its indexes and full-text indexes, and
     the state the next build starts from is written beside it (pipelines/state.py). With
-    `incremental`, a night that only edited records writes just their rows into the spare kept
-    beside the database at db_path (pipelines/spare.py) or else into a copy of that database
-    (pipelines/delta.py); any other night is built whole. Either way the result holds the same rows
-    as a full build.
+    `incremental`, a night that only edited records or saw them again (a later last_seen) writes
+    just their rows into the spare kept beside the database at db_path (pipelines/spare.py) or else
+    into a copy of that database (pipelines/delta.py); any other night is built whole. Either way
+    the result holds the same rows as a full build.
 
     `published_file` (data/published_ids.txt) gives the day each id was first published, which
     decides the oldest id of merged rows. With `register`, every id registered there must still

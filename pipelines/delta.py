@@ -201,10 +201,9 @@ def _plan(db_path: Path, records: Records, state: State, inputs: str, built: str
         if next(noted, None) is not None:
             raise Refused(f"{path.name} has fewer records than before")
         offsets.append(places)
-    changed: dict[str, tuple[bytes, bytes, str | None]] = {}
-    recited = set()
     seen.done()
-    later = {}
+    changed: dict[str, tuple[bytes, bytes, str | None]] = {}
+    recited, later = set(), {}
     for number, path in enumerate(records.paths):
         with path.open("rb") as handle:
             for _, offset, row, digest in (line for line in differing if line[0] == number):

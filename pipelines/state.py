@@ -164,9 +164,9 @@ def stage_update(path: Path, changed: dict[str, tuple[bytes, bytes, str | None]]
                  in_place: bool = False) -> Path:
     """The state at path with the line and cites digests and the last_seen of these records (id →
     the three) replaced, and the line digest and last_seen of the records only seen again (table
-    `seen` of the file at seen_path, pipelines/delta.py),
-    written beside it under a temporary name, which is returned, or (`in_place`, for a state taken
-    from the spare) in the file itself; `finish_state` completes it."""
+    `seen` of the file at seen_path, pipelines/delta.py), written beside it under a temporary name,
+    which is returned, or (`in_place`, for a state taken from the spare) in the file itself;
+    `finish_state` completes it."""
     if in_place:
         temporary = path
     else:
