@@ -14,8 +14,6 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.tables import insert_rows
-
 FIELDS = {"id", "letter", "quote", "evidence_sql", "measures", "threshold", "note"}
 
 
@@ -61,8 +59,8 @@ def claim_evidence(claims: list[dict]) -> list[tuple[str, str]]:
                   for evidence_id in json.loads(claim["evidence_ids"]))
 
 
-def insert_claims(conn, claims: list[dict]) -> None:
-    """The claims' rows and their claim_evidence rows (both tables empty)."""
-    insert_rows(conn, "claims", claims)
-    conn.executemany("insert into claim_evidence (evidence_id, claim_id) values (?, ?)",
-                     claim_evidence(claims))
+def insert_claims(db, claims: list[dict]) -> None:
+    """The claims' rows and their claim_evidence rows (both tables empty) into a sqlite-utils Database."""
+    db["claims"].insert_all(claims)
+    db["claim_evidence"].insert_all({"evidence_id": evidence_id, "claim_id": claim_id}
+                                    for evidence_id, claim_id in claim_evidence(claims))

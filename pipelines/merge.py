@@ -74,9 +74,12 @@ def combine(records: list[dict], survivor: dict) -> dict:
         if field not in together and field not in COMBINED_OTHERWISE:
             combined[field] = _first(order, field)
     documents = {}
-    for record in order:
+    for record in order:  # a document cited twice: each field's first value, and the first source citing it
         for document in record["documents"]:
-            documents.setdefault(document["id"], document)
+            if document["id"] not in documents:
+                documents[document["id"]] = {"source": document.get("source") or record["source"]}
+            known = documents[document["id"]]
+            known.update((k, v) for k, v in document.items() if known.get(k) in EMPTY)
     firsts = [r["first_seen"] for r in records if r.get("first_seen")]
     lasts = [r["last_seen"] for r in records if r.get("last_seen")]
     combined.update(

@@ -5,11 +5,9 @@ never exposed. Column descriptions for readers live in metadata.yml.
 """
 
 import sqlite3
-from pathlib import Path
 
 import sqlite_utils
 
-from pipelines.tables import primary_key
 from pipelines.vocab import EVENT_KINDS
 
 EVENT_COMMON = {
@@ -89,14 +87,8 @@ FACETS = {
     "id_aliases": ("survivor_table",),
     "match_candidates": ("left_table", "note"),
 }
-# The events citing a document, read from the index alone (matching groups three million citations
-# by document: 0.6 s from this index, 7 s from one on document_id that looks each row up).
-CITING = ("document_id", "event_id")
-# Columns the site looks rows up by that are no facet, each index's: a document's events, a row's
-# aliases; and each source's rows and latest last_seen, counted for the sources table from the index
-# alone (0.8 s from the tables at a million rows, a night's delta build recounts them).
-SEEN = ("source", "last_seen")
-LOOKUPS = {"citations": (CITING,), "id_aliases": (("id",),), **{table: (SEEN,) for table in EVENT_KINDS}}
+# Columns the site looks rows up by that are no facet: a document's events, a row's aliases.
+LOOKUPS = {"citations": (("document_id", "event_id"),), "id_aliases": (("id",),)}
 FTS_COLUMNS = {
     "deployments": ("title", "summary", "operator", "vendor", "place", "region"),
     "wrongful_arrests": ("title", "summary", "person", "agency", "vendor", "place", "region"),
@@ -105,8 +97,6 @@ FTS_COLUMNS = {
 }
 
 
-FTS_HASH_BYTES = 64 << 20
-
 
 def create_tables(db: sqlite_utils.Database) -> None:
     for table, types in TYPES.items():
@@ -114,54 +104,26 @@ def create_tables(db: sqlite_utils.Database) -> None:
                          foreign_keys=FOREIGN_KEYS.get(table), not_null={"id"} & set(types))
 
 
-def create_indexes(db: sqlite_utils.Database, tables: tuple[str, ...] | None = None) -> None:
-    """The indexes of facet and lookup columns (of `tables` only, when given)."""
+def create_indexes(db: sqlite_utils.Database) -> None:
+    """The indexes of facet and lookup columns."""
     for table, columns in FACETS.items():
-        if tables is None or table in tables:
-            for column in columns:
-                db[table].create_index([column], if_not_exists=True)
+        for column in columns:
+            db[table].create_index([column])
     for table, indexes in LOOKUPS.items():
-        if tables is None or table in tables:
-            for columns in indexes:
-                db[table].create_index(list(columns), if_not_exists=True)
+        for columns in indexes:
+            db[table].create_index(list(columns))
 
 
 def create_search_indexes(db: sqlite_utils.Database) -> None:
-    """Full-text indexes over the filled tables, without triggers: the build keeps them in step.
-    Each is made as sqlite-utils' enable_fts makes it, but told to keep up to FTS_HASH_BYTES of
-    terms in memory before writing a segment (FTS5's default, 1 MiB, wrote ten times as many and
-    took half again as long to merge them: 10.1 s against 5.8 s for a million deployments)."""
+    """Full-text indexes (FTS5, Porter stemming) over the filled tables, without triggers: the
+    database does not change once built."""
     for table, columns in FTS_COLUMNS.items():
-        names = ", ".join(f'"{c}"' for c in columns)
-        db.execute(f'CREATE VIRTUAL TABLE "{table}_fts" USING FTS5 (\n    {names},\n'
-                   f'    tokenize=\'porter\',\n    content="{table}"\n)')
-        db.execute(f"insert into [{table}_fts]([{table}_fts], rank) values ('hashsize', ?)", [FTS_HASH_BYTES])
-        db[table].populate_fts(columns)
+        db[table].enable_fts(list(columns), tokenize="porter")
 
 
 def dangling_keys(conn: sqlite3.Connection) -> list[tuple]:
-    """(table, columns, values) of foreign keys that point nowhere, up to ten of each key: what PRAGMA
-    foreign_key_check finds, but each distinct value looked up once, read from the column's index
-    (under 1 s against 7 s for the 3 million citations and 2 million links of a million records)."""
-    broken = []
-    tables = [name for (name,) in conn.execute("select name from sqlite_master where type = 'table' "
-                                               "and name not like 'sqlite_%'")]
-    for table in tables:
-        keys: dict[int, list[tuple]] = {}
-        for key in conn.execute(f"pragma foreign_key_list([{table}])"):
-            keys.setdefault(key[0], []).append(key[2:5])  # the parent table, the column, the parent's column
-        for pairs in keys.values():
-            parent = pairs[0][0]
-            columns = [column for _, column, _ in pairs]
-            parents = [p for _, _, p in pairs] if pairs[0][2] else primary_key(conn, parent)
-            chosen = ", ".join(f"[{c}]" for c in columns)
-            known = " and ".join(f"v{n} is not null" for n in range(len(columns)))
-            same = " and ".join(f"[{p}] = v{n}" for n, p in enumerate(parents))
-            named = ", ".join(f"[{c}] as v{n}" for n, c in enumerate(columns))
-            found = conn.execute(f"select * from (select distinct {named} from [{table}]) where {known} "
-                                 f"and not exists (select 1 from [{parent}] where {same}) limit 10")
-            broken += [(table, chosen, values) for values in found]
-    return broken
+    """(table, rowid, parent table) of each foreign key that points nowhere (PRAGMA foreign_key_check)."""
+    return [tuple(row[:3]) for row in conn.execute("pragma foreign_key_check")]
 
 
 def count_evidence(db: sqlite_utils.Database) -> None:
@@ -171,16 +133,6 @@ def count_evidence(db: sqlite_utils.Database) -> None:
                "from evidence group by 1, 2, 3 order by 1, 2, 3")
 
 
-def move_counts(db: sqlite_utils.Database, moves: dict[tuple, int]) -> None:
-    """Move evidence_counts by rows gained (or lost, when negative) for each (year, kind, country),
-    as count_evidence would count them again."""
-    for key, rows in moves.items():
-        if rows and not db.execute("update evidence_counts set rows = rows + ? where year is ? and kind is ? "
-                                   "and country is ?", [rows, *key]).rowcount:
-            db.execute("insert into evidence_counts values (?, ?, ?, ?)", [*key, rows])
-    db.execute("delete from evidence_counts where rows = 0")
-
-
 def create_views(db: sqlite_utils.Database) -> None:
     select = " union all ".join(
         f"select id, '{kind}' as kind, '{table}' as event_table, title, date, date_precision, year, "
@@ -188,28 +140,3 @@ def create_views(db: sqlite_utils.Database) -> None:
         f"place, latitude, longitude, summary, source, verification from {table}"
         for table, kind in EVENT_KINDS.items())
     db.create_view("evidence", select)
-
-
-SCHEMA_SQL = "select type, name, tbl_name, sql from sqlite_master where type in ('table', 'index')"
-
-
-def expected_schema() -> set[tuple]:
-    """The tables and indexes a full build makes, from an empty database in memory."""
-    db = sqlite_utils.Database(memory=True)
-    create_tables(db)
-    create_indexes(db)
-    create_views(db)
-    create_search_indexes(db)
-    db["build"].insert({"key": "built_at", "value": ""}, pk="key")
-    return set(db.conn.execute(SCHEMA_SQL))
-
-
-def reusable(db_path: Path) -> bool:
-    """Whether the database at db_path has exactly the tables and indexes this build makes."""
-    if not Path(db_path).exists():
-        return False
-    try:
-        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
-            return set(conn.execute(SCHEMA_SQL)) == expected_schema()
-    except sqlite3.DatabaseError:
-        return False

@@ -20,7 +20,7 @@ from pipelines.build import build
 from pipelines.captures import apply_check, due, read_state, text_sha256, write_state
 from pipelines.identify import document_id, identify
 from pipelines.normalise import normalise
-from pipelines.operations import load_captures
+from pipelines.operations import insert_captures
 from pipelines.runlog import read_runs
 from pipelines.schema import create_tables
 from pipelines.store import Snapshot
@@ -156,7 +156,7 @@ def test_two_captures_in_the_same_second_are_two_rows(tmp_path):
                 for body in ("1", "2")]
     state = {"doc-example": {"id": "doc-example", "captures": captures, "live_status": "changed"}}
     write_state(tmp_path / "documents.jsonl", state)
-    load_captures(db, tmp_path)
+    insert_captures(db, tmp_path / "documents.jsonl")
     assert [r["content_sha256"] for r in db["captures"].rows] == ["1", "2"]
     assert db["documents"].get("doc-example")["content_sha256"] == "1"
 

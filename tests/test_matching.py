@@ -8,8 +8,8 @@ from conftest import REPO, crawl, shared_file
 
 from pipelines.events import repeating_sources
 from pipelines.matching import AUTO_MERGE, REVIEW, Matcher
+from pipelines.records import Records
 from pipelines.similarity import dates, interval, organisation, person
-from pipelines.stream import Records
 
 DATA = REPO / "data"
 

@@ -16,7 +16,6 @@ from datasette.app import Datasette
 from pipelines.build import build
 from pipelines.identify import document_id
 from pipelines.redact import RedactionError, Redactor
-from pipelines.spare import spare_path
 
 DATA = REPO / "data"
 ROW = "arrest-us-jefferson-parish-2022"
@@ -136,19 +135,17 @@ def test_a_redaction_of_no_row_stops_a_full_build(tmp_path):
               register=True)
 
 
-def test_an_incremental_build_after_a_redaction_leaves_no_copy(tmp_path):
-    """The last database held the name in its pages and search index, and so did the spare kept
-    beside it (pipelines/spare.py); the next build must not, and it keeps no spare."""
+def test_a_build_after_a_redaction_leaves_no_copy(tmp_path):
+    """The last database held the name in its pages and search index; the next one must not, and the
+    build leaves no other file beside it."""
     path = tmp_path / "evidence.db"
     build(path, built_at="2026-11-30T00:00:00Z")
-    build(path, built_at="2026-11-30T00:00:00Z")
     assert NAME_BYTES.findall(path.read_bytes().lower())
-    assert NAME_BYTES.findall(spare_path(path).read_bytes().lower())
     request = redactions(tmp_path / "redactions.yml", {"id": ROW, "fields": ["person"],
                                                        "reason": "test", "date": "2026-11-30"})
-    build(path, redactions_file=request, built_at="2026-11-30T00:00:00Z", incremental=True)
+    build(path, redactions_file=request, built_at="2026-11-30T00:00:00Z")
     assert NAME_BYTES.findall(path.read_bytes().lower()) == []
-    assert not spare_path(path).exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("evidence")) == ["evidence.db"]
     person = sqlite3.connect(path).execute("select person from wrongful_arrests where id = ?", [ROW])
     assert person.fetchone() == ("[redacted]",)
 

@@ -18,7 +18,7 @@ import scrapy
 from scrapy.http import HtmlResponse, TextResponse
 
 from pipelines.captures import cited, due, read_state, text_sha256
-from pipelines.stream import Records
+from pipelines.records import Records
 from pipelines.warc import content_sha256
 from scrapers.documentchecks import documents_file
 from scrapers.items import DocumentCheck, WaybackCopy
