@@ -4,10 +4,8 @@ Each spider runs in its own `scrapy crawl` process, so that one that crashes can
 others down; it judges and logs its own run (scrapers/runs.py). A spider that dies before
 logging a run gets a failed run written for it, and a spider left out is logged as skipped, so
 the run log has one line per spider per night. The build runs whatever happened (a failed
-source keeps its last good snapshot), incrementally: a night that only edited rows or saw them
-again (a new last_seen) writes just those rows into the spare, the database one build back
-(pipelines/spare.py), or else into a copy of the last database (pipelines/delta.py); any other
-night (new rows, many edits, no last database) builds in full. Then the checks, then the
+source keeps its last good snapshot), in full from the committed text, as `make build` does;
+then the checks against the database it replaced, then the
 summary. The night's WARC files are packaged into one WACZ. The exit status is 1 only when
 something needs a human: a failed run, a failed build or a failed check.
 """
@@ -121,7 +119,7 @@ def run_night(steps: list[Step], night: Night, skipped: dict[str, str] | None = 
     wacz = package(runs, night)
     before = published(night.db)
     try:
-        counts = build(night.db, items_dir=night.items, register=night.register, incremental=True)
+        counts = build(night.db, items_dir=night.items, register=night.register)
         build_ok, build_text = True, ", ".join(f"{t} {n}" for t, n in counts.items())
     except Exception as error:  # a build that fails is reported, not raised: the summary must go out
         logger.exception("the build failed")
