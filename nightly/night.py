@@ -5,7 +5,9 @@ others down; it judges and logs its own run (scrapers/runs.py). A spider that di
 logging a run gets a failed run written for it, and a spider left out is logged as skipped, so
 the run log has one line per spider per night. The build runs whatever happened (a failed
 source keeps its last good snapshot), in full from the committed text, as `make build` does;
-then the checks against the database it replaced, then the summary. The night's WARC files are packaged into one WACZ. The exit status is 1 only when something needs a human: a failed run, a failed build or a failed check.
+then the checks against the database it replaced, then the summary. The night's WARC files
+are packaged into one WACZ. The exit status is 1 only when something needs a human: a failed
+run, a failed build or a failed check.
 """
 
 import logging
