@@ -26,7 +26,7 @@ from pipelines.aliases import OrganisationAliases, forget_names
 from pipelines.clusters import cluster, read_decisions
 from pipelines.matching import MAX_BLOCK, Matcher, block_keys
 from pipelines.merge import Ages, Merger, combine, duplicate_aliases
-from pipelines.records import Records, Where
+from pipelines.records import RecordAddress, Records
 from pipelines.rows import RowWriter
 from pipelines.tombstones import read_tombstones, tombstone_rows, without_withdrawn_documents
 
@@ -100,7 +100,7 @@ class Events:
         tables: dict[str, str] = {}
         kept, keys, cites = [], [], []
         self.work.execute("begin")
-        for record, where in self.records:
+        for record, address in self.records:
             record_id = record["id"]
             if record_id in self.withdrawn_ids:
                 tables[record_id] = record["table"]
@@ -115,7 +115,7 @@ class Events:
                 self.declared[record_id] = duplicate_aliases(record, record)
             self.organisation_aliases.add(record)
             fields = orjson.dumps({f: record.get(f) for f in MATCHED})
-            kept.append((record_id, record["table"], record["source"], where.number, where.offset, fields))
+            kept.append((record_id, record["table"], record["source"], *address, fields))
             keys += [(SEPARATOR.join(key), record_id, record["source"]) for key in block_keys(record)]
             cites += [(document, record_id) for document in {d["id"] for d in record["documents"]}]
             if len(kept) >= 5_000:
@@ -177,7 +177,8 @@ class Events:
         """A kept record, read again from where it was read."""
         number, offset = self.work.execute("select number, offset from kept where id = ?",
                                            (record_id,)).fetchone()
-        return without_withdrawn_documents(self.records.fetch(Where(number, offset)), self.withdrawn_ids)
+        record = self.records.fetch(RecordAddress(number, offset))
+        return without_withdrawn_documents(record, self.withdrawn_ids)
 
     def write(self, writer: RowWriter, ages: Ages) -> None:
         """Read the records again and write each event's rows once: the records of a cluster merged."""

@@ -27,7 +27,7 @@ from pipelines.runlog import last_good_run, read_runs
 CURATED = -1
 
 
-class Where(NamedTuple):
+class RecordAddress(NamedTuple):
     """Where a record was read: its snapshot's number (CURATED for the curated rows) and the line's
     byte offset (a curated row's place)."""
 
@@ -67,28 +67,28 @@ class Records:
         return sorted(load_curated(self.curated_dir), key=itemgetter("id"))
 
     def __iter__(self):
-        """(record, where) in id order; each record a new dict, its organisation names canonical
+        """(record, address) in id order; each record a new dict, its organisation names canonical
         (a name added to data/curated/organisations.yml applies to snapshots scraped before)."""
         streams = [self._snapshot(number, path) for number, path in enumerate(self.paths)]
-        streams.append((r["id"], Where(CURATED, n), r) for n, r in enumerate(self.curated))
+        streams.append((r["id"], RecordAddress(CURATED, n), r) for n, r in enumerate(self.curated))
         previous = ""
-        for record_id, where, record in heapq.merge(*streams, key=itemgetter(0)):
+        for record_id, address, record in heapq.merge(*streams, key=itemgetter(0)):
             if record_id == previous:
                 raise DuplicateIds(f"id {record_id} is used by more than one record")
             if record_id < previous:
-                raise UnsortedSnapshot(f"{self._name(where)} is not sorted by id: {record_id} comes after "
+                raise UnsortedSnapshot(f"{self._name(address)} is not sorted by id: {record_id} comes after "
                                        f"{previous}")
             previous = record_id
-            yield self._completed(dict(record), where), where
+            yield self._completed(dict(record), address), address
 
-    def _name(self, where: Where) -> str:
-        return "the curated files" if where.number == CURATED else str(self.paths[where.number])
+    def _name(self, address: RecordAddress) -> str:
+        return "the curated files" if address.number == CURATED else str(self.paths[address.number])
 
-    def _completed(self, record: dict, where: Where) -> dict:
+    def _completed(self, record: dict, address: RecordAddress) -> dict:
         """The record with its organisation names canonical and, if its source lists it, the day
         it was last listed."""
-        if where.number != CURATED and record.get("listed", True) and self.listed_on[where.number]:
-            record["last_seen"] = self.listed_on[where.number]
+        if address.number != CURATED and record.get("listed", True) and self.listed_on[address.number]:
+            record["last_seen"] = self.listed_on[address.number]
         return canonicalise(record)
 
     @staticmethod
@@ -98,18 +98,18 @@ class Records:
             for line in handle:
                 if line.strip():
                     record = orjson.loads(line)
-                    yield record["id"], Where(number, offset), record
+                    yield record["id"], RecordAddress(number, offset), record
                 offset += len(line)
 
-    def fetch(self, where: Where) -> dict:
-        """The record read at `where`, read again and completed as the stream completes it."""
-        if where.number == CURATED:
-            return self._completed(dict(self.curated[where.offset]), where)
-        handle = self._handles.get(where.number)
+    def fetch(self, address: RecordAddress) -> dict:
+        """The record read at `address`, read again and completed as the stream completes it."""
+        if address.number == CURATED:
+            return self._completed(dict(self.curated[address.offset]), address)
+        handle = self._handles.get(address.number)
         if handle is None:
-            handle = self._handles[where.number] = self.paths[where.number].open("rb")
-        handle.seek(where.offset)
-        return self._completed(orjson.loads(handle.readline()), where)
+            handle = self._handles[address.number] = self.paths[address.number].open("rb")
+        handle.seek(address.offset)
+        return self._completed(orjson.loads(handle.readline()), address)
 
     def close(self) -> None:
         for handle in self._handles.values():
