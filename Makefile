@@ -2,16 +2,26 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# Two install stamps named after pyproject.toml's checksum: the package alone (the demo and the
+# operations) and the package with its test extras (tests, lint, screenshots). Installing the test
+# extras installs the package as well, so it sets both.
+CKSUM := $(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-app-$(CKSUM)
+TEST_STAMP := $(VENV)/.installed-test-$(CKSUM)
 DB := data/evidence.db
 PORT ?= 8001
 SCALE ?= 100000
 CAPTURES := $(CURDIR)/data/captures
 SPIDERS := atlas aiid
 workers ?= 2
+# The demo scrapes into this ignored folder, never into data/: its snapshots, run log, WARC files
+# and HTTP cache.
+DEMO := build/demo
+DEMO_ENV := FRT_ITEMS_DIR=$(DEMO)/items FRT_RUNS_DIR=$(DEMO)/runs FRT_ARCHIVE_DIR=$(DEMO)/archive \
+	FRT_HTTPCACHE_DIR=$(CURDIR)/$(DEMO)/httpcache
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test browser lint build scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis wrk bench
+.PHONY: help install demo demo-build test screenshots browser lint build scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis wrk bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -19,17 +29,32 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-*
+	$(BIN)/python -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-app-*
 	touch $@
 
-install: $(STAMP) ## Create .venv and install the pinned dependencies
+$(TEST_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP) $@
 
-demo: $(STAMP) scrape-captures build ## Build the database offline from the bundled captures and curated data, and serve it
-	$(MAKE) serve
+install: $(TEST_STAMP) ## Create .venv and install the pinned dependencies with the test extras
 
-test: $(STAMP) browser redis ## Run the whole test suite
+demo: demo-build ## Scrape the bundled captures into build/demo/, build data/evidence.db from them and the curated data, serve it
+	$(MAKE) --no-print-directory serve
+
+demo-build: $(STAMP) ## The demo without serving it (registers no id: git status stays clean)
+	rm -rf $(DEMO)
+	$(DEMO_ENV) $(MAKE) --no-print-directory scrape-captures
+	$(BIN)/python -m pipelines.build --db $(DB) --items $(DEMO)/items
+
+test: $(TEST_STAMP) browser redis ## Run the whole test suite (it writes nothing into the checkout)
 	$(BIN)/python -m pytest
+
+screenshots: $(TEST_STAMP) browser ## Retake docs/screenshots/*.png: the browser tests, in headless Chromium, on the repository's data
+	FRT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/test_browser.py
 
 browser: ## Install Debian's chromium for the browser tests, if missing (needs root and apt-get)
 	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
@@ -38,7 +63,7 @@ browser: ## Install Debian's chromium for the browser tests, if missing (needs r
 		|| echo "chromium could not be installed: the browser tests skip (they fail where CI=true)"; \
 	else echo "chromium is missing and needs root and apt-get to install: the browser tests skip (they fail where CI=true)"; fi
 
-lint: $(STAMP) ## Check style with ruff
+lint: $(TEST_STAMP) ## Check style with ruff
 	$(BIN)/ruff check scrapers pipelines tests plugins publish nightly bench
 
 build: $(STAMP) ## Rebuild data/evidence.db from item snapshots and curated files (atomic swap); register new ids
@@ -50,7 +75,7 @@ scrape: $(STAMP) ## Run every spider live and update data/items/<spider>.jsonl
 crawl: $(STAMP) ## Run one spider live: make crawl spider=atlas
 	$(BIN)/scrapy crawl $(spider)
 
-scrape-captures: $(STAMP) ## Run every spider offline over data/captures/
+scrape-captures: $(STAMP) ## Run every spider offline over data/captures/, updating data/items/<spider>.jsonl
 	$(BIN)/scrapy crawl atlas -a start_url=file://$(CAPTURES)/atlas/download.csv
 	$(BIN)/scrapy crawl aiid -a start_url=file://$(CAPTURES)/aiid/incidents.csv
 
@@ -86,5 +111,5 @@ bench: $(STAMP) wrk ## Benchmark the pipeline and the site on generated data: ma
 serve: $(STAMP) ## Serve data/evidence.db with Datasette on http://127.0.0.1:$(PORT)
 	$(BIN)/datasette serve -i $(DB) -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --setting suggest_facets off --host 127.0.0.1 --port $(PORT)
 
-clean: ## Remove the virtual environment and build output
-	rm -rf $(VENV) build $(DB) $(DB).state $(DB).spare $(DB).spare.state
+clean: ## Remove the virtual environment and build output (build/, data/evidence.db)
+	rm -rf $(VENV) build $(DB)
