@@ -1,9 +1,12 @@
-"""Shared test helpers: real captures in ../shared/real, spider callbacks on files, real crawls."""
+"""Shared test helpers: real captures in ../shared/real, spider callbacks on files, real crawls, the
+site's pages in process."""
 
 import ast
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,9 @@ CAPTURES = REPO / "data" / "captures"
 SHARED_REAL = REPO.parent / "shared" / "real"
 RUN_DATE = "2026-11-21"
 RELEASE = "2026-11-21T12:00:00Z"  # the build time of the databases the page tests build
+# `make serve`'s options as Datasette's arguments: tests/test_makefile.py holds them to the Makefile.
+SERVE_ARGUMENTS = {"metadata": "metadata.yml", "plugins_dir": "plugins", "template_dir": "templates",
+                   "static_mounts": [("assets", "static")], "settings": {"suggest_facets": False}}
 
 
 @pytest.fixture(scope="session")
@@ -78,3 +84,42 @@ def _stats(log: str) -> dict:
     end = text.index("}\n") + 1
     text = text[:end].replace("datetime.datetime", "").replace("tzinfo=datetime.timezone.utc", "")
     return ast.literal_eval(text)
+
+
+class InProcess:
+    """Datasette serving db_path immutable as `make serve` does (SERVE_ARGUMENTS), answering in this
+    process through datasette.client: the site's pages without a server or a browser. One event
+    loop, in a thread of its own, serves every request, as one server would (and a test that also
+    drives Playwright, whose loop runs in the main thread, can use it too)."""
+
+    def __init__(self, db_path: Path):
+        import yaml
+        from datasette.app import Datasette
+
+        arguments = dict(SERVE_ARGUMENTS)
+        arguments["metadata"] = yaml.safe_load((REPO / arguments["metadata"]).read_text(encoding="utf-8"))
+        arguments["plugins_dir"] = str(REPO / arguments["plugins_dir"])
+        arguments["template_dir"] = str(REPO / arguments["template_dir"])
+        arguments["static_mounts"] = [(mount, str(REPO / path)) for mount, path in arguments["static_mounts"]]
+        self.datasette = Datasette(immutables=[str(db_path)], **arguments)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="datasette", daemon=True)
+        self.thread.start()
+
+    def get(self, path: str, **options):
+        """The response to a GET of path (an httpx.Response)."""
+        return asyncio.run_coroutine_threadsafe(self.datasette.client.get(path, **options),
+                                                self.loop).result(timeout=120)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def demo_site(demo_db):
+    """The demo database's site in process (InProcess), for a module's page tests."""
+    site = InProcess(demo_db)
+    yield site
+    site.close()

@@ -1,28 +1,29 @@
-"""The published site in a real browser: Datasette serves a database built from the repository's
-curated files and demo snapshots (data/items), and headless Chromium looks at the home page, the
-claims page, a row page and its Cite block, the map, the chart, the search across tables and an
-Atom feed. Each page's numbers are checked against the database itself, and a screenshot of it
-is saved to docs/screenshots/ for the README.
+"""The published site in a real browser, for what only a browser shows: Datasette serves a
+database built from the repository's curated files and demo snapshots (data/items), and headless
+Chromium clicks the chart, presses the Cite block's Copy buttons, counts the map's markers, waits
+for the search across tables, checks that no page fetches a script or stylesheet from elsewhere,
+and that each page fits a phone's width. The pages' contents are checked without a browser in
+tests/test_served.py.
 
-One server and one browser serve the whole module; each test opens its own page.
+Each page the README shows is screenshotted: into a temporary directory under `make test`, into
+docs/screenshots/ under `make screenshots` (FRT_SCREENSHOTS names the directory; there a missing
+browser fails instead of skipping). One server and one browser serve the whole module; each test
+opens its own page.
 """
 
-import json
+import os
 import re
 import sqlite3
-import xml.etree.ElementTree as ElementTree
+from pathlib import Path
 from urllib.parse import urlsplit
 
-import bibtexparser
 import pytest
-from conftest import RELEASE
-from served import chromium, datasette_server, offline_page, screenshot
+import served
+from served import chromium, datasette_server, missing_browser, offline_page
 
-from publish.cite import content_hash
-
-ATOM = "{http://www.w3.org/2005/Atom}"
 TILE_HOSTS = {"a.tile.openstreetmap.org", "b.tile.openstreetmap.org", "c.tile.openstreetmap.org"}
 CITED_ROW = ("legal_actions", "legal-it-moratorium-2021")
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,18 @@ def db(demo_db):
 
 
 @pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """Where the screenshots go: FRT_SCREENSHOTS (docs/screenshots/ for `make screenshots`), else a
+    temporary directory, so that `make test` writes nothing into the checkout."""
+    chosen = os.environ.get("FRT_SCREENSHOTS")
+    return Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="module")
 def browser():
+    reason = missing_browser()
+    if reason and os.environ.get("FRT_SCREENSHOTS"):
+        pytest.fail(f"screenshots need the browser: {reason}", pytrace=False)
     with chromium() as running:
         yield running
 
@@ -61,139 +73,74 @@ def scalar(db, sql, *params):
     return db.execute(sql, params).fetchone()[0]
 
 
+def screenshot(target, shots: Path, name: str, **options) -> Path:
+    """A PNG of a page or an element, as docs/screenshots/<name>.png shows it in the README."""
+    shots.mkdir(parents=True, exist_ok=True)
+    path = shots / f"{name}.png"
+    target.screenshot(path=str(path), **options)
+    assert path.stat().st_size > 0
+    return path
+
+
 def assert_only_local_assets(outside):
     """Nothing but map tiles may come from elsewhere: every script and stylesheet is served here."""
     assert {urlsplit(url).hostname for url in outside} <= TILE_HOSTS, outside
 
 
-# --------------------------------------------------------------------- home page
+# --------------------------------------------------------------------- home page and chart
 
 
-def test_home_page_counts_letters_newest_and_sources(page, site, db, outside):
+def test_a_click_on_a_year_of_the_chart_opens_its_rows(page, site, outside, shots):
     page.goto(site + "/")
     assert page.locator("h1").inner_text() == "FRT Evidence"
-    for table in ("deployments", "wrongful_arrests", "legal_actions"):
-        card = page.locator(f"a.count-card.kind-{table}")
-        rows = scalar(db, f"select count(*) from {table}")
-        assert card.locator(".count-number").inner_text() == f"{rows:,}"
-        assert card.get_attribute("href") == f"/evidence/{table}"
-    letters = page.locator(".letter-summary h3").all_inner_texts()
-    assert letters == ["Declaration: A Moratorium on Facial Recognition Technology for Mass Surveillance",
-                       "Reclaim Your Face: open letter of 53 organisations to Members of the "
-                       "European Parliament"]
-    unsupported = scalar(db, "select count(*) from claims where supported = 'no'")
-    shown = sum(int(t.split()[0]) for t in page.locator(".letter-summary .verdict-no").all_inner_texts())
-    assert shown == unsupported
-    newest = page.locator("ol.row-list li a")
-    assert newest.count() == 8
-    first = newest.first.get_attribute("href")
-    table, row_id = first.split("/")[2:]
-    assert scalar(db, f"select count(*) from {table} where id = ?", row_id) == 1
-    sources = page.locator("table.sources tbody tr td:first-child a:first-child").all_inner_texts()
-    assert sources == [r[0] for r in db.execute("select name from sources order by id")]
-    assert page.locator('link[rel=alternate][type="application/atom+xml"]').count() == 1
-    screenshot(page, "home", full_page=True)
+    screenshot(page, shots, "home", full_page=True)
+    screenshot(page.locator("figure.chart"), shots, "chart")
+    totals = dict(page.locator("svg.chart-svg g.bar").evaluate_all(
+        "bars => bars.map(b => [Number(b.dataset.year), Number(b.dataset.total)])"))
+    busiest = max(totals, key=totals.get)
+    assert totals[busiest] > 0
     assert_only_local_assets(outside)
-
-
-def test_chart_shows_each_year_and_links_to_its_rows(page, site, db):
-    page.goto(site + "/")
-    bars = page.locator("svg.chart-svg g.bar")
-    drawn = {int(bars.nth(i).get_attribute("data-year")): int(bars.nth(i).get_attribute("data-total"))
-             for i in range(bars.count())}
-    expected = dict(db.execute(
-        "select cast(substr(date, 1, 4) as integer), count(*) from evidence where date is not null "
-        "group by 1").fetchall())
-    assert {year: n for year, n in drawn.items() if n} == expected
-    assert sorted(drawn) == list(range(min(expected), max(expected) + 1))
-    busiest = max(expected, key=expected.get)
-    assert page.locator(f"g.bar[data-year='{busiest}'] rect").count() >= 2  # stacked by kind
-    screenshot(page.locator("figure.chart"), "chart")
     page.locator(f"g.bar[data-year='{busiest}']").click()
     page.wait_for_url(re.compile(rf"/evidence/evidence\?year={busiest}$"))
-    assert page.locator("h3").first.inner_text().startswith(f"{expected[busiest]} rows")
+    assert page.locator("h3").first.inner_text().startswith(f"{totals[busiest]} rows")
 
 
 # --------------------------------------------------------------------- claims page
 
 
-def test_claims_page_shows_every_claim_with_its_rows(page, site, db, outside):
+def test_claims_page(page, site, db, outside, shots):
     page.goto(site + "/claims")
-    claims = db.execute("select id, supported, evidence_count, evidence_ids, reason from claims").fetchall()
-    assert page.locator("article.claim").count() == len(claims)
-    for claim in claims:
-        article = page.locator(f"article.claim#{claim['id']}")
-        verdict = {"yes": "Supported", "partly": "Partly supported", "no": "Unsupported"}
-        assert article.locator(".claim-head .verdict").inner_text() == verdict[claim["supported"]]
-        assert article.locator(".evidence-count strong").inner_text() == str(claim["evidence_count"])
-        links = article.locator("ul.evidence-list li a").evaluate_all("els => els.map(e => e.pathname)")
-        ids = json.loads(claim["evidence_ids"])
-        assert [link.rsplit("/", 1)[1] for link in links] == ids
-        if claim["supported"] != "yes":
-            assert article.locator("p.reason").inner_text() == claim["reason"]
-    assert page.locator("article.claim-no").count() == scalar(
-        db, "select count(*) from claims where supported = 'no'") > 0
-    screenshot(page, "claims")
+    assert page.locator("article.claim").count() == scalar(db, "select count(*) from claims") > 0
+    screenshot(page, shots, "claims")
     assert_only_local_assets(outside)
 
 
 # --------------------------------------------------------------------- row page and Cite block
 
 
-def test_row_page_documents_organisations_and_cite_block(browser, site, db, outside):
+def test_row_page_copy_button_copies_the_citation(browser, site, outside, shots):
+    from playwright.sync_api import expect  # here: where Playwright is missing, the browser fixture says so
+
     table, row_id = CITED_ROW
     with offline_page(browser, site, outside,
                       permissions=["clipboard-read", "clipboard-write"]) as page:
         page.goto(f"{site}/evidence/{table}/{row_id}")
-        row = dict(db.execute(f"select * from {table} where id = ?", [row_id]).fetchone())
-        assert page.locator("article.event h1").inner_text() == row["title"]
-        assert page.locator("p.summary").inner_text() == row["summary"]
-        documents = scalar(db, "select count(*) from citations where event_id = ?", row_id)
-        assert page.locator("ol.document-list > li").count() == documents > 0
-        permalink = f"{site}/evidence/{table}/{row_id}"
-        assert page.locator("a.permalink").get_attribute("href") == permalink
-        shown_hash = page.locator("code.content-hash").inner_text()
-        assert shown_hash == content_hash(row)
-        fetched = page.request.get(site + page.locator("section.cite .note a").get_attribute("href")).json()
-        assert content_hash(fetched[0]) == shown_hash
-
-        library = bibtexparser.parse_string(page.locator("pre.cite-bibtex").inner_text())
-        assert not library.failed_blocks
-        [entry] = library.entries
-        assert entry.key == f"frt:{row_id}"
-        assert entry.fields_dict["url"].value == permalink
-        assert entry.fields_dict["version"].value == RELEASE
-        assert shown_hash in entry.fields_dict["note"].value
-        [item] = json.loads(page.locator("pre.cite-csl-json").inner_text())
-        assert item["URL"] == permalink and item["type"] == "dataset"
-        assert item["version"] == RELEASE and item["title"] == row["title"]
-        assert permalink in page.locator("pre.cite-text").inner_text()
-
-        page.locator("button.copy[data-copy=cite-bibtex]").click()
-        assert page.evaluate("navigator.clipboard.readText()") == page.locator("pre.cite-bibtex").inner_text()
-        screenshot(page, "row", full_page=True)
+        screenshot(page, shots, "row", full_page=True)
+        buttons = page.locator("button.copy")
+        assert buttons.count() == 3  # plain text, BibTeX, CSL-JSON
+        for i in range(buttons.count()):
+            target = page.locator("#" + buttons.nth(i).get_attribute("data-copy"))
+            buttons.nth(i).click()
+            expect(buttons.nth(i)).to_have_text("Copied")
+            copied = page.evaluate("navigator.clipboard.readText()")
+            assert copied == target.text_content() and row_id in copied
     assert_only_local_assets(outside)
-
-
-def test_deployment_row_links_its_operator_and_vendor(page, site, db):
-    row_id, operator, vendor = db.execute(
-        "select d.id, op.organisation_id, v.organisation_id from deployments d "
-        "join event_organisations op on op.event_id = d.id and op.role = 'operator' "
-        "join event_organisations v on v.event_id = d.id and v.role = 'vendor' "
-        "order by d.id limit 1").fetchone()
-    page.goto(f"{site}/evidence/deployments/{row_id}")
-    facts = dict(zip(page.locator(".facts dt").all_inner_texts(),
-                     page.locator(".facts dd").evaluate_all(
-                         "els => els.map(e => Array.from(e.querySelectorAll('a')).map(a => a.pathname))"),
-                     strict=True))
-    assert f"/evidence/organisations/{operator}" in facts["Operator"]
-    assert f"/evidence/organisations/{vendor}" in facts["Vendor"]
 
 
 # --------------------------------------------------------------------- map
 
 
-def test_map_shows_a_marker_for_every_row_with_a_place(page, site, db, outside):
+def test_map_shows_a_marker_for_every_row_with_a_place(page, site, db, outside, shots):
     page.goto(site + "/evidence/evidence_map")
     page.wait_for_selector(".leaflet-marker-icon")
     page.wait_for_timeout(300)  # markercluster adds its clusters in chunks
@@ -201,7 +148,7 @@ def test_map_shows_a_marker_for_every_row_with_a_place(page, site, db, outside):
     clustered = sum(int(n) for n in page.locator(".marker-cluster span").all_inner_texts())
     placed = scalar(db, "select count(*) from evidence where latitude is not null and longitude is not null")
     assert single + clustered == placed > 0
-    screenshot(page, "map")
+    screenshot(page, shots, "map")
     assert outside, "the map asks for its tiles"
     assert_only_local_assets(outside)
 
@@ -209,7 +156,7 @@ def test_map_shows_a_marker_for_every_row_with_a_place(page, site, db, outside):
 # --------------------------------------------------------------------- search
 
 
-def test_search_across_all_tables(page, site, db, outside):
+def test_search_across_all_tables(page, site, db, outside, shots):
     page.goto(site + "/-/search?q=clearview")
     page.wait_for_function("Array.from(document.querySelectorAll('li[data-searchable-url]'))"
                            ".every(li => li.style.display == 'none')")  # each table has answered
@@ -229,58 +176,59 @@ def test_search_across_all_tables(page, site, db, outside):
                 .localeCompare(b.querySelector('h2').textContent.split(': ').pop()))
             .forEach(div => results.appendChild(div));
     }""")
-    screenshot(page, "search")
+    screenshot(page, shots, "search")
     assert_only_local_assets(outside)
 
 
-def test_ranked_search_links_each_result_to_its_row(page, site):
-    page.goto(site + "/evidence/search_all?q=wrongful+arrest")
-    links = page.locator("table.rows-and-columns td.col-id a")
-    assert links.count() > 0
-    first = links.first.get_attribute("href")
-    assert re.fullmatch(r"/evidence/(deployments|wrongful_arrests|legal_actions)/[a-z0-9-]+", first)
-    links.first.click()
-    page.wait_for_url(site + first)
-    assert page.locator("section.cite").count() == 1
+# --------------------------------------------------------------------- phone width
 
 
-# --------------------------------------------------------------------- Atom feeds
+TOO_WIDE = "wider than a phone: {} (static/site.css); once that is fixed this passes, so drop the mark"
+PAGES = [
+    pytest.param("/", marks=pytest.mark.xfail(strict=True, reason=TOO_WIDE.format(
+        "the home page's .columns grid has minmax(380px, 1fr) columns (min(380px, 100%) would fit)"))),
+    "/claims",
+    pytest.param("/evidence/legal_actions/legal-it-moratorium-2021", marks=pytest.mark.xfail(
+        strict=True, reason=TOO_WIDE.format("the row page's .cite-formats grid has minmax(420px, 1fr) "
+                                            "columns and its a.permalink does not wrap"))),
+    "/evidence/deployments", "/evidence/evidence_map", "/-/search?q=clearview"]
 
 
-def parse_feed(response):
-    assert response.status == 200
-    assert response.headers["content-type"].startswith("application/xml")
-    return ElementTree.fromstring(response.body())
+@pytest.fixture(scope="module")
+def phone(browser, site):
+    """One page at a phone's width for every page of the module's phone test."""
+    with offline_page(browser, site, []) as opened:
+        opened.set_viewport_size(PHONE)
+        yield opened
 
 
-def test_atom_feed_of_new_legal_actions(page, site, db):
-    feed = parse_feed(page.request.get(site + "/evidence/new_evidence.atom?kind=legal_action"))
-    assert feed.tag == f"{ATOM}feed"
-    assert feed.findtext(f"{ATOM}title") == "New evidence"
-    entries = feed.findall(f"{ATOM}entry")
-    assert len(entries) == min(100, scalar(db, "select count(*) from legal_actions"))
-    for entry in entries:
-        url = entry.findtext(f"{ATOM}id")
-        assert url.startswith(site + "/evidence/legal_actions/")
-        assert entry.find(f"{ATOM}link").get("href") == url
-        row_id = url.rsplit("/", 1)[1]
-        assert entry.findtext(f"{ATOM}title") == scalar(
-            db, "select title from legal_actions where id = ?", row_id)
-    updated = [e.findtext(f"{ATOM}updated") for e in entries]
-    assert updated == sorted(updated, reverse=True)
+@pytest.mark.parametrize("path", PAGES)
+def test_each_page_fits_a_phone(phone, site, path):
+    phone.goto(site + path)
+    wider = phone.evaluate("""() => Array.from(document.querySelectorAll('body *'))
+        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+                     && !e.closest('.table-wrapper, pre, .leaflet-container'))
+        .map(e => e.tagName + '.' + e.className)""")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], wider
 
 
-def test_filtered_table_page_links_the_feed_of_its_rows(page, site, db):
-    page.goto(site + "/evidence/legal_actions?country=US&region=California&_sort=date")
-    href = page.locator("p.feed-link a").get_attribute("href")
-    assert href == "/evidence/new_evidence.atom?kind=legal_action&country=US&region=California"
-    feed = parse_feed(page.request.get(site + href))
-    ids = {e.findtext(f"{ATOM}id").rsplit("/", 1)[1] for e in feed.findall(f"{ATOM}entry")}
-    assert ids == {r[0] for r in db.execute(
-        "select id from legal_actions where country = 'US' and region = 'California'")}
+# --------------------------------------------------------------------- the rule for a missing browser
 
 
-def test_no_feed_link_for_a_filter_the_feed_cannot_express(page, site):
-    page.goto(site + "/evidence/legal_actions?country=US&kind=ban")
-    assert 'where country = "US" and kind = "ban"' in page.locator("h3").first.inner_text()
-    assert page.locator("p.feed-link").count() == 0
+@pytest.fixture
+def no_chromium(monkeypatch, tmp_path):
+    monkeypatch.setattr(served, "CHROMIUM", tmp_path / "chromium")
+
+
+def test_without_chromium_the_browser_tests_skip_and_say_why(no_chromium, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium is missing: `make test` installs"):
+        with served.chromium():
+            pass
+
+
+def test_without_chromium_the_browser_tests_fail_in_ci(no_chromium, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="browser tests cannot run in CI"):
+        with served.chromium():
+            pass
