@@ -6,29 +6,32 @@ the caller gives (bench/work/, which git ignores): never to data/items or the de
 
 - `write_atlas_csv`: an Atlas of Surveillance download (the 2020 edition's 25 columns, every field
   quoted, LF line ends) of n face recognition rows, as the atlas spider reads it.
-- `write_news_snapshot`: AIID-shaped incidents with their news reports (titles, publishers,
-  languages, dates), put through the real pipelines into a snapshot, as a news source would.
-- `write_atlas_snapshot`: the atlas spider's own mapping of such a CSV, put through the same
-  pipelines without the Scrapy engine (the spider benchmark runs the engine).
 - `change_rows`: the same CSV with a given share of rows edited, for a nightly re-run.
+- `write_aiid_capture`: an AIID snapshot's incidents.csv (mongoexport's columns, JSON arrays of
+  report numbers and entity slugs) of n face recognition incidents, with the duplicates.csv
+  beside it, as the aiid spider reads them offline.
 """
 
 import csv
+import json
 import random
 from datetime import date, timedelta
 from pathlib import Path
 
-from pipelines.identify import identify, slug
-from pipelines.normalise import normalise
-from pipelines.store import Snapshot
-from pipelines.validate import validate
-from scrapers.items import ITEM_TYPES, DocumentRef
-from scrapers.pipelines import item_to_record
-from scrapers.spiders.atlas import AtlasSpider
+from pipelines.identify import slug
+from pipelines.places import country_name
 
 ATLAS_HEADER = ["AOSNUMBER", "City", "County", "State", "Agency", "Type of LEA", "Summary",
                 "Type of Juris", "Technology", "Vendor"] + [
     f"Link {n}{part}" for n in (1, 2, 3) for part in ("", " Snapshot", " Source", " Type", " Date")]
+AIID_HEADER = ["_id", "incident_id", "date", "reports", "Alleged deployer of AI system",
+               "Alleged developer of AI system", "Alleged harmed or nearly harmed parties", "description",
+               "title"]
+FIRST_INCIDENT = 900000  # above the real AIID's incident numbers
+# The words of an incident's title that decide its table in the aiid spider, with the face
+# recognition it has to mention.
+TITLE_WORDS = {"wrongful_arrests": "wrongful arrest after a facial recognition match",
+               "legal_actions": "lawsuit over facial recognition", "deployments": "facial recognition"}
 AGENCY_NAMES = {"Police": "Police Department", "Sheriff": "Sheriff's Office", "State Police": "State Police",
                 "State police": "State Police", "DMV": "Department of Motor Vehicles"}
 FIRST_DAY, DAYS = date(2010, 1, 1), 15 * 365
@@ -136,56 +139,49 @@ def change_rows(source: Path, target: Path, share: float, seed: int = 2) -> int:
     return edited
 
 
-def news_items(n: int, profile, seed: int = 3):
-    """n AIID-shaped incidents, each with the AIID citation and its news reports."""
+def aiid_rows(n: int, profile, seed: int = 3):
+    """n synthetic face recognition incidents of the AIID, as lists in AIID_HEADER order."""
     rng = random.Random(seed)
-    organisations = max(50, n // 3)
+    organisations, report = max(50, n // 3), 0
     for number in range(n):
+        incident = FIRST_INCIDENT + number
         table = profile.incident_tables.draw(rng)[0]
-        incident = f"{900000 + number}"
-        length = profile.title_lengths.draw(rng)[0]
-        title = "Synthetic incident: " + _words(profile.incident_words, rng, length)
-        reports = profile.reports_per_incident.draw(rng)[0]
-        documents = [DocumentRef(url=f"https://example.org/aiid/cite/{incident}/", title=title,
-                                 publisher="Example Incident Database", role="dataset")]
-        for report in range(reports):
-            words = profile.incident_words.draw(rng, profile.title_lengths.draw(rng)[0])
-            language = profile.languages.draw(rng)[0]
-            documents.append(DocumentRef(
-                url=f"https://example.org/news/{language}/{incident}-{report}-{'-'.join(words[:6]).lower()}",
-                title=" ".join(words), publisher=profile.publishers.draw(rng)[0],
-                published=_day(rng).isoformat(), language=language))
-        common = dict(source="aiid", source_id=incident, title=title, date=_day(rng).isoformat(),
-                      summary=_words(profile.incident_words, rng, profile.description_lengths.draw(rng)[0]),
-                      country=profile.countries.draw(rng)[0], documents=documents,
-                      source_url=f"https://example.org/aiid/cite/{incident}/")
+        deployers, developers, harmed = profile.incident_entities.draw(rng)[0]
         organisation = rng.randrange(organisations)
-        extra = {"wrongful_arrests": dict(person=f"Example Person {number}",
-                                          agency=f"Example Police Department {organisation:06d}"),
-                 "legal_actions": dict(kind="lawsuit", status="filed",
-                                       target=f"Example Vendor {organisation:06d}"),
-                 "deployments": dict(operator=f"Example Operator {organisation:06d}")}[table]
-        yield ITEM_TYPES[table](**common, **extra)
+        operator = "police-department" if rng.random() < profile.policing_share else "operator"
+        people = [f"example-person-{number:06d}"] if table == "wrongful_arrests" else []
+        groups = [f"example-residents-{organisation + k:06d}" for k in range(harmed - len(people))]
+        entities = ([f"example-{operator}-{organisation + k:06d}" for k in range(deployers)],
+                    [slug(v) or "unknown" for v in profile.vendors.draw(rng, developers)], people + groups)
+        reports = profile.reports_per_incident.draw(rng)[0]
+        country = profile.incident_countries.draw(rng)[0]
+        description = _words(profile.incident_words, rng, profile.description_lengths.draw(rng)[0])
+        title = _words(profile.incident_words, rng, profile.title_lengths.draw(rng)[0])
+        yield [f"ObjectId({incident:024x})", str(incident), _day(rng).isoformat(),
+               _json(list(range(report + 1, report + reports + 1))), *map(_json, entities),
+               f"{description} In {country_name(country)}." if country else description,
+               f"Synthetic incident {incident}: {TITLE_WORDS[table]}, {title}"]
+        report += reports
 
 
-def _snapshot(path: Path, items, run_date: str) -> Path:
-    """Put items through validate, normalise, identify and the snapshot store, as a run does."""
-    snapshot = Snapshot(path, run_date)
-    for item in items:
-        record, _ = normalise(validate(item_to_record(item)))
-        snapshot.add(identify(record))
-    result = snapshot.commit(run_ok=True)
-    if not result.replaced:
-        raise RuntimeError(f"the snapshot {path} was refused: {result.reason}")
-    return path
+def _json(value: list) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
-def write_news_snapshot(items_dir: Path, n: int, profile, run_date: str, seed: int = 3) -> Path:
-    return _snapshot(Path(items_dir) / "aiid.jsonl", news_items(n, profile, seed), run_date)
-
-
-def write_atlas_snapshot(items_dir: Path, csv_path: Path, run_date: str) -> Path:
-    spider = AtlasSpider()
-    with Path(csv_path).open(encoding="utf-8", newline="") as handle:
-        items = (spider.deployment(row) for row in csv.DictReader(handle))
-        return _snapshot(Path(items_dir) / "atlas.jsonl", items, run_date)
+def write_aiid_capture(folder: Path, n: int, profile, seed: int = 3) -> Path:
+    """incidents.csv of n incidents, and duplicates.csv naming duplicates of some of them (at the
+    measured rate, numbered after them, as most duplicates are absent from the real file); returns
+    the path of incidents.csv."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    with (folder / "incidents.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(AIID_HEADER)
+        writer.writerows(aiid_rows(n, profile, seed))
+    with (folder / "duplicates.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["duplicate_incident_number", "true_incident_number"])
+        for number in range(round(n * profile.duplicate_share)):
+            writer.writerow([FIRST_INCIDENT + n + number, FIRST_INCIDENT + rng.randrange(n)])
+    return folder / "incidents.csv"

@@ -1,9 +1,10 @@
 """Distributions of the real sources, measured from the files the project may read.
 
 The generator (bench/generate.py) draws synthetic rows from these, so that text lengths, word
-frequencies, places, vendors, link counts, date formats, publishers, reports per incident and
-document languages follow the real data. Real third-party captures in ../shared/real are read in
-place when present; otherwise the project's own reconstructed captures and curated files are used.
+frequencies, places, vendors, link counts, date formats, reports per incident, the entities an
+incident names, the countries named and duplicate incidents follow the real data. Real
+third-party captures in ../shared/real are read in place when present; otherwise the project's
+own reconstructed captures are used.
 """
 
 import collections
@@ -12,9 +13,9 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import yaml
+from pipelines.places import find_country
+from scrapers.spiders.aiid import FRT, POLICING
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_REAL = REPO.parent / "shared" / "real"
@@ -22,15 +23,11 @@ ATLAS_FILES = (SHARED_REAL / "atlas_of_surveillance" / "atlas_download_20201007_
                REPO / "data" / "captures" / "atlas" / "download.csv")
 AIID_FILES = (SHARED_REAL / "aiid" / "aiid_snapshot_incidents_full.csv",
               REPO / "data" / "captures" / "aiid" / "incidents.csv")
-CURATED = REPO / "data" / "curated"
-LETTERS_EVIDENCE = SHARED_REAL / "letters_evidence" / "evidence.csv"
+AIID_DUPLICATES = (SHARED_REAL / "aiid" / "aiid_snapshot_duplicates.csv",
+                   REPO / "data" / "captures" / "aiid" / "duplicates.csv")
+ENTITY_COLUMNS = ("Alleged deployer of AI system", "Alleged developer of AI system",
+                  "Alleged harmed or nearly harmed parties")
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
-# The language a country-code domain mostly publishes in; generic domains count as English.
-DOMAIN_LANGUAGES = {"de": "de", "at": "de", "ch": "de", "fr": "fr", "be": "fr", "it": "it", "es": "es",
-                    "ar": "es", "mx": "es", "cl": "es", "co": "es", "br": "pt", "pt": "pt", "nl": "nl",
-                    "pl": "pl", "se": "sv", "dk": "da", "fi": "fi", "no": "no", "rs": "sr", "ru": "ru",
-                    "cn": "zh", "hk": "zh", "jp": "ja", "kr": "ko", "in": "en", "gr": "el", "hu": "hu",
-                    "cz": "cs", "ro": "ro", "tr": "tr", "il": "he", "ua": "uk", "si": "sl"}
 DATE_SHAPES = (("us", re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")),
                ("us_short", re.compile(r"^\d{1,2}/\d{1,2}/\d{2}$")),
                ("iso", re.compile(r"^\d{4}-\d{2}-\d{2}$")), ("year", re.compile(r"^\d{4}$")),
@@ -77,20 +74,25 @@ class Profile:
     title_lengths: Distribution   # words per AIID title
     description_lengths: Distribution
     reports_per_incident: Distribution
+    incident_entities: Distribution  # (deployers, developers, harmed parties) an AIID incident names
     incident_tables: Distribution  # which table an AIID face recognition incident maps to
-    countries: Distribution       # countries of curated events
-    publishers: Distribution      # publishers of curated sources
-    languages: Distribution       # language of curated sources, from their domains
+    incident_countries: Distribution  # the country the aiid spider finds in a face recognition
+                                      # incident's text, "" where it finds none
+    policing_share: float         # share of face recognition incidents with a police deployer
+    duplicate_share: float        # duplicate incidents (duplicates.csv) per incident
     sources: dict                 # the files each part was measured from
 
     def summary(self) -> dict:
         return {"atlas_rows_measured": self.places.cum_weights[-1],
                 "aiid_incidents_measured": self.reports_per_incident.cum_weights[-1],
-                "curated_documents_measured": self.languages.cum_weights[-1],
+                "aiid_face_recognition_incidents_measured": self.incident_countries.cum_weights[-1],
                 "median_summary_words": _median(self.summary_lengths),
                 "median_reports_per_incident": _median(self.reports_per_incident),
                 "url_reuse": round(self.url_reuse, 3),
-                "languages": dict(zip(self.languages.values[:8], _weights(self.languages)[:8], strict=True)),
+                "policing_share": round(self.policing_share, 3),
+                "duplicate_share": round(self.duplicate_share, 3),
+                "countries": dict(zip(self.incident_countries.values[:8],
+                                      _weights(self.incident_countries)[:8], strict=True)),
                 "measured_from": self.sources}
 
 
@@ -129,23 +131,9 @@ def _date_shape(text: str) -> str:
     return text
 
 
-def _language(url: str) -> str:
-    host = urlsplit(url).hostname or ""
-    return DOMAIN_LANGUAGES.get(host.rsplit(".", 1)[-1], "en")
-
-
-def _curated_events() -> list[dict]:
-    rows = []
-    for path in sorted(CURATED.glob("*.yml")):
-        if path.stem in ("claims", "organisations"):
-            continue
-        rows += yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    return rows
-
-
 def load_profile() -> Profile:
-    atlas_path, aiid_path = _first(ATLAS_FILES), _first(AIID_FILES)
-    atlas, aiid, curated = _rows(atlas_path), _rows(aiid_path), _curated_events()
+    atlas_path, aiid_path, duplicates_path = _first(ATLAS_FILES), _first(AIID_FILES), _first(AIID_DUPLICATES)
+    atlas, aiid = _rows(atlas_path), _rows(aiid_path)
     face = [r for r in atlas if r["Technology"] == "Face Recognition"] or atlas
     links = [(r[f"Link {n}"].strip(), r) for r in atlas for n in (1, 2, 3) if r[f"Link {n}"].strip()]
     seen, repeats = set(), 0
@@ -158,11 +146,9 @@ def load_profile() -> Profile:
     summaries = [WORD.findall(r["Summary"]) for r in atlas]
     incidents = [(WORD.findall(r.get("title") or ""), WORD.findall(r.get("description") or ""))
                  for r in aiid]
-    documents = [s for row in curated for s in row.get("sources") or ()]
-    letter_urls = []
-    if LETTERS_EVIDENCE.exists():
-        letter_urls = [u for r in _rows(LETTERS_EVIDENCE) for u in (r.get("source_urls") or "").split()]
-    tables = _aiid_tables()
+    entities = [tuple(_slugs(r, column) for column in ENTITY_COLUMNS) for r in aiid]
+    named = list(zip(aiid, entities, strict=True))
+    about_faces = [(r, s) for r, s in named if FRT.search(f"{r['title']} {r['description']}")] or named
     return Profile(
         places=Distribution.of((r["City"].strip(), r["County"].strip(), r["State"].strip()) for r in atlas),
         lea_types=Distribution.of(r["Type of LEA"].strip() or "Police" for r in atlas),
@@ -179,13 +165,27 @@ def load_profile() -> Profile:
         title_lengths=Distribution.of(max(3, len(title)) for title, _ in incidents),
         description_lengths=Distribution.of(len(text) for _, text in incidents),
         reports_per_incident=Distribution.of(_report_count(r) for r in aiid),
-        incident_tables=Distribution.of(tables),
-        countries=Distribution.of(str(r["country"]) for r in curated if r.get("country")),
-        publishers=Distribution.of(s["publisher"] for s in documents if s.get("publisher")),
-        languages=Distribution.of(_language(u) for u in [s["url"] for s in documents] + letter_urls),
-        sources={"atlas": _shown(atlas_path), "aiid": _shown(aiid_path), "curated": _shown(CURATED),
-                 "letters_evidence": _shown(LETTERS_EVIDENCE) if letter_urls else None},
+        incident_entities=Distribution.of(tuple(map(len, slugs)) for slugs in entities),
+        incident_tables=Distribution.of(_aiid_tables()),
+        incident_countries=Distribution.of(_country(r) for r, _ in about_faces),
+        policing_share=sum(any(map(POLICING.search, deployers)) for _, (deployers, *_) in about_faces)
+        / len(about_faces),
+        duplicate_share=len(_rows(duplicates_path)) / max(1, len(aiid)),
+        sources={"atlas": _shown(atlas_path), "aiid": _shown(aiid_path),
+                 "aiid_duplicates": _shown(duplicates_path)},
     )
+
+
+def _country(row: dict) -> str:
+    """The country the aiid spider finds in an incident's title, else its description."""
+    return (find_country(row["title"]) or find_country(row["description"]) or ("",))[0]
+
+
+def _slugs(row: dict, column: str) -> list[str]:
+    try:
+        return json.loads(row.get(column) or "[]")
+    except json.JSONDecodeError:
+        return []
 
 
 def _report_count(row: dict) -> int:

@@ -1,30 +1,40 @@
 """The measured steps that run in their own process, so that each one's peak memory is its own.
 
     python -m bench.steps csvloop FILE                the parsing limit: a csv.DictReader loop
-    python -m bench.steps build DB ITEMS [--incremental]
+    python -m bench.steps build DB ITEMS [--code CHECKOUT]
     python -m bench.steps baseline SOURCE_DB DB       the storage limit: executemany + FTS rebuild
 
-Each prints one JSON object with its own timing. Every path a build could write to is given
-explicitly and lies under bench/work/, so nothing reaches data/.
+Each prints one JSON object with its own timing. `build` is the full build of this checkout, or
+with `--code` that of another checkout of the project (its `pipelines` package, imported in
+place of this one's), always from the same inputs: the items given and this checkout's data/
+files, read only. Every path a build could write to is given explicitly and lies under
+bench/work/, so nothing reaches data/.
 """
 
 import argparse
 import csv
+import importlib
 import json
 import logging
 import sqlite3
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import sqlite_utils
 
-from pipelines import build as database
-from pipelines.schema import FTS_COLUMNS, TYPES, create_tables
-
 REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "data"
 BUILT_AT = "2026-01-01T00:00:00Z"
 BATCH = 10_000
+
+
+def pipelines(module: str, code: Path = REPO):
+    """`pipelines.<module>` of the checkout at `code`. Imported here, not at the top, so that the
+    checkout's path comes first and one process runs one checkout's code."""
+    sys.path.insert(0, str(code))
+    return importlib.import_module(f"pipelines.{module}")
 
 
 def csv_loop(path: Path) -> dict:
@@ -36,34 +46,41 @@ def csv_loop(path: Path) -> dict:
     return {"seconds": time.perf_counter() - started, "items": rows}
 
 
-def run_build(db: Path, items: Path, incremental: bool) -> dict:
+def run_build(db: Path, items: Path, code: Path) -> dict:
+    database = pipelines("build", code)
     started = time.perf_counter()
-    counts = database.build(db, items_dir=items, curated_dir=REPO / "data" / "curated",
-                            sources_file=REPO / "data" / "sources.yml",
-                            aliases_file=items.parent / "aliases.csv", built_at=BUILT_AT,
-                            **({"incremental": True} if incremental else {}))
-    return {"seconds": time.perf_counter() - started, "counts": counts}
+    counts = database.build(db, items_dir=items, curated_dir=DATA / "curated",
+                            sources_file=DATA / "sources.yml", aliases_file=items.parent / "aliases.csv",
+                            built_at=BUILT_AT,
+                            decisions_file=DATA / "decisions.csv", tombstones_file=DATA / "tombstones.yml",
+                            redactions_file=DATA / "redactions.yml",
+                            published_file=DATA / "published_ids.txt")
+    commit = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    return {"seconds": time.perf_counter() - started, "counts": counts, "code": str(code),
+            "commit": commit or None}
 
 
 def baseline(source: Path, target: Path) -> dict:
     """The same rows as the built database, into the same tables in one transaction with bare
     executemany, then the same full-text indexes: the least any build of these rows can cost."""
+    schema = pipelines("schema")
     target.unlink(missing_ok=True)
     reader = sqlite3.connect(source)
     db = sqlite_utils.Database(target)
-    create_tables(db)
+    schema.create_tables(db)
     started = time.perf_counter()
     conn = db.conn
     rows = 0
     with conn:
-        for table, types in TYPES.items():
+        for table, types in schema.TYPES.items():
             columns = ", ".join(f"[{c}]" for c in types)
             insert = f"insert into [{table}] ({columns}) values ({', '.join('?' * len(types))})"
             cursor = reader.execute(f"select {columns} from [{table}]")
             while batch := cursor.fetchmany(BATCH):
                 conn.executemany(insert, batch)
                 rows += len(batch)
-    for table, columns in FTS_COLUMNS.items():
+    for table, columns in schema.FTS_COLUMNS.items():
         db[table].enable_fts(columns, tokenize="porter", create_triggers=False)
     db.close()
     return {"seconds": time.perf_counter() - started, "rows": rows}
@@ -76,7 +93,8 @@ def main() -> None:
     build_parser = commands.add_parser("build")
     build_parser.add_argument("db", type=Path)
     build_parser.add_argument("items", type=Path)
-    build_parser.add_argument("--incremental", action="store_true")
+    build_parser.add_argument("--code", type=Path, default=REPO,
+                              help="the checkout whose build runs (default: this one)")
     baseline_parser = commands.add_parser("baseline")
     baseline_parser.add_argument("source", type=Path)
     baseline_parser.add_argument("db", type=Path)
@@ -85,7 +103,7 @@ def main() -> None:
         result = csv_loop(args.file)
     elif args.command == "build":
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # into the step's log
-        result = run_build(args.db, args.items, args.incremental)
+        result = run_build(args.db, args.items, args.code.resolve())
     else:
         result = baseline(args.source, args.db)
     json.dump(result, sys.stdout)

@@ -1,18 +1,18 @@
-"""The benchmark's generated data: shaped like the real sources, obviously synthetic, and read by
-the real spider and pipelines; and its check that two databases hold the same rows."""
+"""The benchmark: its generated data is shaped like the real sources, obviously synthetic and read
+by the real spiders; and `make bench` at a tiny scale crawls, builds and times a whole night
+without writing into data/."""
 
 import csv
-import shutil
-import sqlite3
+import json
 
 import pytest
 from conftest import REPO, file_response, make_spider
 
-from bench.generate import ATLAS_HEADER, change_rows, write_atlas_csv, write_news_snapshot
+from bench import run, site
+from bench.generate import AIID_HEADER, ATLAS_HEADER, change_rows, write_aiid_capture, write_atlas_csv
 from bench.profile import load_profile
-from bench.run import edit_records, same_database
-from pipelines.build import build
-from pipelines.store import read_snapshot
+from scrapers.items import LegalAction, WrongfulArrest
+from scrapers.spiders.aiid import AiidSpider
 from scrapers.spiders.atlas import AtlasSpider
 
 
@@ -24,9 +24,11 @@ def profile():
 def test_the_profile_is_measured_from_real_rows(profile):
     summary = profile.summary()
     assert summary["atlas_rows_measured"] >= 15 and summary["aiid_incidents_measured"] >= 15
+    assert summary["aiid_face_recognition_incidents_measured"] >= 10
     assert 10 <= summary["median_summary_words"] <= 60
     assert 0 < summary["url_reuse"] < 1
-    assert "en" in summary["languages"]
+    assert 0 < summary["policing_share"] < 1 and 0 < summary["duplicate_share"] < 1
+    assert "US" in summary["countries"]
     assert "Idemia" in profile.vendors.values or "DataWorks Plus" in profile.vendors.values
 
 
@@ -45,26 +47,39 @@ def test_generated_atlas_rows_are_synthetic_and_parse(tmp_path, profile):
     assert change_rows(path, tmp_path / "night.csv", 0.1) in range(15, 50)
 
 
-def test_a_night_with_one_record_in_a_hundred_changed(tmp_path, profile):
-    items = tmp_path / "items"
-    write_news_snapshot(items, 300, profile, "2026-01-01")
-    records = read_snapshot(items / "aiid.jsonl")
-    assert len(records) == 300 and all(r["title"].startswith("Synthetic incident") for r in records.values())
-    night = tmp_path / "night"
-    night.mkdir()
-    assert edit_records(items / "aiid.jsonl", night / "aiid.jsonl", 0.01) == 3
-    edited = read_snapshot(night / "aiid.jsonl")
-    assert sum(edited[i] != records[i] for i in records) == 3
+def test_a_generated_aiid_capture_is_read_by_the_aiid_spider(tmp_path, profile):
+    path = write_aiid_capture(tmp_path / "aiid", 400, profile)
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == AIID_HEADER and len(rows) == 400
+    assert all(r["title"].startswith("Synthetic incident 9") and r["_id"].startswith("ObjectId(")
+               for r in rows)
+    assert all(s.startswith("example-") for r in rows for s in json.loads(r["Alleged deployer of AI system"]))
+    spider = make_spider(AiidSpider)
+    duplicates = spider.read_duplicates((path.parent / "duplicates.csv").read_text(encoding="utf-8"))
+    items = list(spider.incidents_from_csv(path.read_text(encoding="utf-8"), duplicates))
+    assert len(items) == 400  # every incident is about face recognition; no duplicate is among them
+    assert {type(i) for i in items} >= {WrongfulArrest, LegalAction}
+    assert sum(bool(i.country) for i in items) / len(items) >= 0.5  # the spider's coverage rule
+    assert sum(len(i.merged_ids) for i in items) == len(duplicates) > 0
+    assert write_aiid_capture(tmp_path / "again", 400, profile).read_bytes() == path.read_bytes()
 
 
-def test_same_database_tells_a_changed_row(tmp_path):
-    first = tmp_path / "a.db"
-    shutil.copytree(REPO / "data" / "items", tmp_path / "items")
-    build(first, items_dir=tmp_path / "items", built_at="2026-01-01T00:00:00Z")
-    second = tmp_path / "b.db"
-    shutil.copy(first, second)
-    assert same_database(first, second)
-    with sqlite3.connect(second) as conn:
-        conn.execute("update legal_actions set title = 'Synthetic change' "
-                     "where rowid = (select min(rowid) from legal_actions)")
-    assert not same_database(first, second)
+def test_the_bench_at_a_tiny_scale(tmp_path, monkeypatch):
+    data_before = {p: p.stat().st_mtime_ns for p in (REPO / "data").rglob("*")}
+    monkeypatch.setattr(site, "measure", lambda *args, **kwargs: {})  # the site has its own servers
+    results = run.run(200, 1, tmp_path / "bench", compare_with=REPO)
+
+    spider, build, night = results["spider"], results["build"], results["night"]
+    assert spider["pipelines"]["items"] == spider["noop"]["items"] == 200
+    assert spider["aiid"]["items"] == 20 and spider["aiid"]["snapshot"] == "replaced"
+    assert night["atlas"]["snapshot"] == night["aiid"]["snapshot"] == "replaced" and "failed" not in night
+    assert night["seconds"] >= sum(night[s]["wall_s"] for s in ("atlas", "aiid", "build"))
+    assert build["full"]["counts"]["deployments"] >= 200 and build["storage_baseline"]["rows"] > 0
+    assert build["compared"]["counts"] == build["full"]["counts"]
+    assert build["compared"]["code"] == str(REPO)
+    table = run.pipeline_rows(results)
+    assert all(measured is not None for _, measured, *_ in table)
+    assert any(figure.startswith("the whole night offline") for figure, *_ in table)
+    assert "| full build (s) vs executemany + FTS rebuild |" in run.table(results)
+    assert {p: p.stat().st_mtime_ns for p in (REPO / "data").rglob("*")} == data_before
