@@ -10,6 +10,8 @@ the caller gives (bench/work/, which git ignores): never to data/items or the de
 - `write_aiid_capture`: an AIID snapshot's incidents.csv (mongoexport's columns, JSON arrays of
   report numbers and entity slugs) of n face recognition incidents, with the duplicates.csv
   beside it, as the aiid spider reads them offline.
+- `add_last_seen`: crawled snapshots made as snapshots were before the run log gave the day a
+  listed record was last seen, for the build of an older checkout that reads it from the lines.
 """
 
 import csv
@@ -17,6 +19,8 @@ import json
 import random
 from datetime import date, timedelta
 from pathlib import Path
+
+import orjson
 
 from pipelines.identify import slug
 from pipelines.places import country_name
@@ -185,3 +189,17 @@ def write_aiid_capture(folder: Path, n: int, profile, seed: int = 3) -> Path:
         for number in range(round(n * profile.duplicate_share)):
             writer.writerow([FIRST_INCIDENT + n + number, FIRST_INCIDENT + rng.randrange(n)])
     return folder / "incidents.csv"
+
+
+def add_last_seen(items_dir: Path, run_date: str) -> None:
+    """Give every listed record of the snapshots in items_dir without a `last_seen` the day its
+    source last listed it, `run_date`, on its line, in place."""
+    for path in Path(items_dir).glob("*.jsonl"):
+        rewritten = path.with_name(path.name + ".tmp")
+        with path.open("rb") as inp, rewritten.open("wb") as out:
+            for line in inp:
+                record = orjson.loads(line)
+                if record.get("listed") and not record.get("last_seen"):
+                    record["last_seen"] = run_date
+                out.write(orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n")
+        rewritten.replace(path)

@@ -17,7 +17,8 @@ process, so its peak memory is its own:
    edited CSV, the aiid spider over its capture, each with last night's snapshot in place), then
    the full build;
 4. with --compare-with, the first night's items built by another checkout's code as well
-   (bench.steps build --code), against this checkout's build: what a change to the build cost;
+   (bench.steps build --code), against this checkout's build: what a change to the build cost
+   (its copy of the items has each listed record's last_seen on its line, as older builds read);
 5. site: bench/site.py on the first night's database;
 6. peak memory of every step: all its processes together (sampled) or its largest process
    (kernel), whichever is more.
@@ -42,7 +43,7 @@ from pathlib import Path
 from scrapy.utils.project import get_project_settings
 
 from bench import site
-from bench.generate import change_rows, write_aiid_capture, write_atlas_csv
+from bench.generate import add_last_seen, change_rows, write_aiid_capture, write_atlas_csv
 from bench.profile import load_profile
 
 REPO = Path(__file__).resolve().parent.parent
@@ -149,11 +150,10 @@ def crawl(spider: str, capture: Path, night: Path, run_date: str, work: Path, no
     return result
 
 
-def build(night: Path, work: Path, items: Path | None = None, code: Path | None = None) -> dict:
-    """The full build of a night's items (or `items`) into the night's evidence.db, by this
-    checkout's code or by that of the checkout at `code`."""
-    command = [sys.executable, "-m", "bench.steps", "build", str(night / "evidence.db"),
-               str(items or night / "items")]
+def build(night: Path, work: Path, code: Path | None = None) -> dict:
+    """The full build of a night's items into the night's evidence.db, by this checkout's code or
+    by that of the checkout at `code`."""
+    command = [sys.executable, "-m", "bench.steps", "build", str(night / "evidence.db"), str(night / "items")]
     return step(command + (["--code", str(code)] if code else []), log=work / f"build-{night.name}.log")
 
 
@@ -206,9 +206,10 @@ def run(scale: int, site_budget_s: float, work: Path, compare_with: Path | None 
         [sys.executable, "-m", "bench.steps", "baseline", str(first_db), str(work / "baseline.db")])
     results["build"]["db_mb"] = round(first_db.stat().st_size / 1e6, 1)
     if compare_with:
-        (work / "compared").mkdir()
-        results["build"]["compared"] = build(work / "compared", work, items=first / "items",
-                                             code=compare_with)
+        compared = work / "compared"
+        shutil.copytree(first, compared, ignore=shutil.ignore_patterns("evidence.db*"))
+        add_last_seen(compared / "items", FIRST_NIGHT)
+        results["build"]["compared"] = build(compared, work, code=compare_with)
     shutil.copytree(first, second, ignore=shutil.ignore_patterns("evidence.db*"))
     results["night"] = whole_night(second, edited_csv, aiid_csv, work)
     results["site"] = site.measure(first_db, search_terms(profile), work, budget_s=site_budget_s)

@@ -78,6 +78,8 @@ def test_the_bench_at_a_tiny_scale(tmp_path, monkeypatch):
     assert build["full"]["counts"]["deployments"] >= 200 and build["storage_baseline"]["rows"] > 0
     assert build["compared"]["counts"] == build["full"]["counts"]
     assert build["compared"]["code"] == str(REPO)
+    compared = (tmp_path / "bench" / "compared" / "items" / "atlas.jsonl").read_text().splitlines()
+    assert all(json.loads(line)["last_seen"] == run.FIRST_NIGHT for line in compared)
     table = run.pipeline_rows(results)
     assert all(measured is not None for _, measured, *_ in table)
     assert any(figure.startswith("the whole night offline") for figure, *_ in table)
