@@ -19,7 +19,8 @@ process, so its peak memory is its own:
 4. with --compare-with, the first night's items built by another checkout's code as well
    (bench.steps build --code), against this checkout's build: what a change to the build cost
    (its copy of the items has each listed record's last_seen on its line, as older builds read);
-5. site: bench/site.py on the first night's database;
+5. site: bench/site.py on the first night's database (a server that fails is reported, after
+   the figures above);
 6. peak memory of every step: all its processes together (sampled) or its largest process
    (kernel), whichever is more.
 
@@ -212,7 +213,10 @@ def run(scale: int, site_budget_s: float, work: Path, compare_with: Path | None 
         results["build"]["compared"] = build(compared, work, code=compare_with)
     shutil.copytree(first, second, ignore=shutil.ignore_patterns("evidence.db*"))
     results["night"] = whole_night(second, edited_csv, aiid_csv, work)
-    results["site"] = site.measure(first_db, search_terms(profile), work, budget_s=site_budget_s)
+    try:
+        results["site"] = site.measure(first_db, search_terms(profile), work, budget_s=site_budget_s)
+    except RuntimeError as error:  # a server that stopped or never answered: the figures above stand
+        results["site"] = {"failed": str(error)}
     results["finished"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return results
 
@@ -268,6 +272,8 @@ def pipeline_rows(results: dict) -> list[tuple]:
 
 def site_rows(results: dict) -> list[tuple]:
     """(figure, measured, baseline, ratio, target, met) of the site's pages."""
+    if failed := results.get("site", {}).get("failed"):
+        return [(f"site: {failed}", None, None, None, "", False)]
     out = []
     pages = results.get("site", {}).get("pages", {})
     for page, p95_target in (("row", 30), ("table", 150), ("search", 100), ("canned", None)):
