@@ -70,6 +70,9 @@ def test_the_bench_at_a_tiny_scale(tmp_path, monkeypatch):
     monkeypatch.setattr(site, "measure", lambda *args, **kwargs: {})  # the site has its own servers
     results = run.run(200, 1, tmp_path / "bench", compare_with=REPO)
 
+    failed = {name: step["failed"] for name, step in (*results["spider"].items(), *results["build"].items())
+              if isinstance(step, dict) and "failed" in step}
+    assert not failed
     spider, build, night = results["spider"], results["build"], results["night"]
     assert spider["pipelines"]["items"] == spider["noop"]["items"] == 200
     assert spider["aiid"]["items"] == 20 and spider["aiid"]["snapshot"] == "replaced"
