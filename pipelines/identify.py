@@ -53,7 +53,6 @@ def canonical_url(url: str) -> str:
                        host, path, query, ""))
 
 
-@lru_cache(maxsize=65536)
 def document_id(url: str) -> str:
     return f"doc-{short_hash(canonical_url(url))}"
 

@@ -16,34 +16,25 @@ TEXT_FIELDS = ("title", "summary", "place", "county", "operator", "agency", "sys
 
 
 def _tidy(value):
-    if isinstance(value, str):
-        value = " ".join(value.split())
-        return value or None
-    return value
+    """Text with its whitespace collapsed (None if nothing is left); any other value as it is."""
+    return (" ".join(value.split()) or None) if isinstance(value, str) else value
 
 
 def _date(record: dict, field: str, problems: list[str]) -> None:
     raw = record.get(field)
-    parsed, reason = parse_date_or_reason(None if raw is None else str(raw))
+    parsed, reason = (None, None) if raw is None else parse_date_or_reason(str(raw))
     if reason:
         problems.append(f"unparseable_date: {field} {reason}")
     record[field] = parsed[0] if parsed else None
     record[f"{field}_precision"] = parsed[1] if parsed else None
 
 
-def refuse_unknown_country(record: dict) -> dict:
-    """The record with its country as an ISO code; InvalidRecord if no list knows the country. The
-    one refusal normalisation makes, so that a crawl can refuse an item before the rest is done."""
-    if record.get("country"):
+def _place(record: dict, problems: list[str]) -> None:
+    if record.get("country"):  # the one refusal normalisation makes
         try:
             record["country"] = country_code(str(record["country"]))
         except UnknownPlace as error:
             raise InvalidRecord("country", record["country"], str(error)) from None
-    return record
-
-
-def _place(record: dict, problems: list[str]) -> None:
-    refuse_unknown_country(record)
     record["region_code"] = None
     if record.get("region") and record.get("country"):
         try:
@@ -77,11 +68,12 @@ def _documents(record: dict, problems: list[str]) -> None:
 
 
 def normalise(record: dict) -> tuple[dict, list[str]]:
-    """Return the normalised record and the problems met (each 'reason: detail')."""
+    """Return the normalised record and the problems met (each 'reason: detail'); InvalidRecord
+    for a country no list knows."""
     problems: list[str] = []
     for field in TEXT_FIELDS:
-        if field in record:
-            record[field] = _tidy(record[field])
+        if isinstance(value := record.get(field), str):
+            record[field] = _tidy(value)
     canonicalise(record)
     _date(record, "date", problems)
     if "end_date" in record:

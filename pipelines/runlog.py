@@ -1,11 +1,13 @@
 """The run log: what each spider run did, and what it changed, as committed text.
 
-`data/runs/<spider>.jsonl` holds one line per run (start, end, status, counts, HTTP statuses,
-finish reason, error summary), appended in the order the runs happened; `<spider>.changes.jsonl`
-holds one line per record a committed run added, changed (with the fields that differ), no
-longer found listed, or found listed again. The build loads both into the `runs` and `changes`
-tables. A run's status is one of STATUSES: ok, partial (committed, but some items were refused),
-failed (the snapshot was kept) or skipped (not run).
+`data/runs/<spider>.jsonl` holds one line per run (run date, start, end, status, counts, HTTP
+statuses, finish reason, error summary, whether its snapshot was committed), appended in the
+order the runs happened; `<spider>.changes.jsonl` holds one line per record a committed run
+added, changed (with the fields that differ), no longer found listed, or found listed again. The
+build loads both into the `runs` and `changes` tables. A run's status is one of STATUSES: ok,
+partial (committed, but some items were refused), failed (the snapshot was kept) or skipped (not
+run). The records a snapshot lists were last listed on the `run_date` of the spider's latest
+committed run (`last_good_run(runs, mode=None)`).
 """
 
 import json

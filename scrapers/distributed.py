@@ -22,11 +22,10 @@ import os
 import socket
 from datetime import datetime
 
+import orjson
 import redis
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
-
-from pipelines.staging import prepared
 
 BUSY_TTL = 300
 HANDOVER_BATCH = 1000
@@ -100,20 +99,16 @@ def _jsonable(value):
 
 
 class Handover:
-    """A worker's records, with their source positions, put in Redis a batch at a time."""
+    """A worker's identified records, with their source positions, put in Redis a batch at a time."""
 
-    def __init__(self, crawler, report):
+    def __init__(self, crawler):
         self.server = redis.Redis.from_url(crawler.settings.get("FRT_REDIS_URL"))
         self.key = key(crawler.spidercls.name, "records")
-        self.report = report  # called with the problems normalising a record met
-        self.pending: list[str] = []
+        self.pending: list[bytes] = []
 
     def add(self, record: dict, position: tuple | None = None) -> None:
-        """Take a checked record: normalised and identified, it goes to Redis with the next batch."""
-        label, record, problems = prepared(record)
-        if problems:
-            self.report(label, problems)
-        self.pending.append(json.dumps([list(position or ()), record]))
+        """Take a record as a Snapshot does (orjson.JSONEncodeError for one no JSON line can hold)."""
+        self.pending.append(orjson.dumps([list(position or ()), record]))
         if len(self.pending) >= HANDOVER_BATCH:
             self.flush()
 
@@ -128,7 +123,7 @@ def handed_over(server: redis.Redis, spider: str):
     records = key(spider, "records")
     for start in range(0, server.llen(records), HANDOVER_BATCH):
         for raw in server.lrange(records, start, start + HANDOVER_BATCH - 1):
-            position, record = json.loads(raw)
+            position, record = orjson.loads(raw)
             yield tuple(position) or None, record
 
 

@@ -8,7 +8,6 @@ checked), new (first captures), changed, gone. It fails only if the spider did n
 
 from collections import Counter
 from dataclasses import asdict
-from datetime import date
 from pathlib import Path
 
 from scrapy import signals
@@ -16,7 +15,7 @@ from scrapy import signals
 from pipelines.captures import apply_check, apply_wayback, read_state, write_state
 from pipelines.runlog import append_run
 from scrapers.items import DocumentCheck, WaybackCopy
-from scrapers.runs import run_id, run_line, runs_dir
+from scrapers.runs import run_date, run_id, run_line, runs_dir
 
 
 def documents_file(settings) -> Path:
@@ -45,7 +44,7 @@ class DocumentCheckPipeline:
 
     def spider_closed(self, spider, reason):
         settings, stats = self.crawler.settings, self.crawler.stats
-        today = settings.get("FRT_RUN_DATE") or date.today().isoformat()
+        today = run_date(settings)
         path = documents_file(settings)
         state = read_state(path)
         found = Counter()
@@ -63,6 +62,6 @@ class DocumentCheckPipeline:
         counts = {"items": len(self.checks), "new": found["captured"], "changed": found["changed"],
                   "gone": found["gone"], "unchanged": found["live"]}
         finished = reason == "finished"
-        run = run_line(stats.get_stats(), spider.name, "ok" if finished else "failed", counts,
+        run = run_line(stats.get_stats(), spider.name, today, "ok" if finished else "failed", counts,
                        None if finished else f"the spider stopped: {reason}")
         append_run(runs_dir(settings), run)

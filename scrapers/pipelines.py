@@ -1,40 +1,43 @@
 """The Scrapy side of the evidence pipeline: each item goes through pipelines/ into the run's records.
 
-Each item is validated as it passes, and its country checked; a refused item is dropped with a
-log line naming the field and value, and counted under `frt/dropped/<field>`. The record then
-goes, with its position in the source (scrapers/order.py), to be normalised, identified and
-staged in the run's snapshot by a second process (pipelines/staging.py), or, for a worker of a
-distributed run, to the coordinator (scrapers/distributed.py). A value normalisation had to drop
-is logged and counted under `frt/problems/<reason>`. When the spider closes, the run is finished
-(scrapers/runs.py: records settled in source order, monitors, snapshot committed or kept, run and
-changes logged) or the worker hands its stats over to the coordinator that finishes it.
+Each item is validated, normalised and identified as it passes, in the crawl's own process. A
+refused item (a field breaking the data model, an unknown country, text no JSON line can hold) is
+dropped with a log line naming the field and value, and counted under `frt/dropped/<field>`; a
+value normalisation had to drop is logged and counted under `frt/problems/<reason>`. The record
+then goes, with its position in the source (scrapers/order.py), into the run's Snapshot
+(pipelines/store.py), or, for a worker of a distributed run, to the coordinator
+(scrapers/distributed.py). When the spider closes, the run is finished (scrapers/runs.py: records
+settled in source order, monitors, snapshot committed or kept, run and changes logged) or the
+worker hands its stats over to the coordinator that finishes it.
 """
 
 import logging
 from dataclasses import is_dataclass
 
+import orjson
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
-from pipelines.normalise import refuse_unknown_country
-from pipelines.staging import StagingProcess
+from pipelines.identify import identify
+from pipelines.normalise import normalise
+from pipelines.store import Snapshot
 from pipelines.validate import InvalidRecord, validate
 from scrapers.distributed import Handover, hand_over
 from scrapers.order import POSITION, position
 from scrapers.runs import finish_run, run_id, snapshot_arguments
 
 logger = logging.getLogger(__name__)
+UNWRITABLE = "json"  # the `frt/dropped/` reason of a record no JSON line can hold
 
 
 def item_to_record(item) -> dict:
-    """The item as a plain dict, documents as dicts and lists copied: what dataclasses.asdict
-    gives, without its deep copy of every value, which cost more than all the pipelines. Its
-    fields are its attributes, less the position scrapers/order.py stamped on it."""
+    """The item as a plain dict, its documents copied as dicts (normalisation edits them): what
+    dataclasses.asdict gives, without its deep copy of every value. Its fields are its attributes,
+    less the position scrapers/order.py stamped on it."""
     record = {"table": item.table, **vars(item)}
     record.pop(POSITION, None)
-    for name, value in record.items():
-        if type(value) is list and value:
-            record[name] = [vars(v).copy() if is_dataclass(v) else v for v in value]
+    if type(record.get("documents")) is list:
+        record["documents"] = [vars(d).copy() if is_dataclass(d) else d for d in record["documents"]]
     return record
 
 
@@ -42,7 +45,7 @@ class EvidencePipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
-        self.records = None  # the run's StagingProcess, or a distributed worker's Handover
+        self.records = None  # the run's Snapshot, or a distributed worker's Handover
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -51,31 +54,31 @@ class EvidencePipeline:
 
     def open_spider(self):
         run_id(self.crawler)
-        incremental = getattr(self.crawler.spider, "incremental", False)
-        mode = "incremental" if incremental else "full"
+        mode = "incremental" if getattr(self.crawler.spider, "incremental", False) else "full"
         self.stats.set_value("frt/run/mode", mode)
-        distributed = self.crawler.settings.get("FRT_REDIS_URL")
-        self.records = (Handover(self.crawler, self.report) if distributed
-                        else StagingProcess(self.report, **snapshot_arguments(self.crawler, mode)))
+        self.records = (Handover(self.crawler) if self.crawler.settings.get("FRT_REDIS_URL")
+                        else Snapshot(**snapshot_arguments(self.crawler, mode)))
 
     def process_item(self, item):
         try:
-            record = refuse_unknown_country(validate(item_to_record(item)))
+            record, problems = normalise(validate(item_to_record(item)))
+            for problem in problems:
+                reason, _, detail = problem.partition(": ")
+                self.stats.inc_value(f"frt/problems/{reason}")
+                logger.warning("%s %s: %s", item.source, item.source_id, detail)
+            self.records.add(identify(record), position(item))
         except InvalidRecord as error:
-            self.stats.inc_value(f"frt/dropped/{error.field}")
-            raise DropItem(f"{item.source} {item.source_id}: {error}") from None
-        self.records.add(record, position(item))  # normalised, identified and staged from here
+            self._refuse(item, error.field, str(error))
+        except orjson.JSONEncodeError as error:
+            self._refuse(item, UNWRITABLE, f"no JSON line can hold it ({error})")
         return item
 
-    def report(self, label: str, problems: list[str]) -> None:
-        """Count and log the problems normalising one record met ("<source> <source id>")."""
-        for problem in problems:
-            reason, _, detail = problem.partition(": ")
-            self.stats.inc_value(f"frt/problems/{reason}")
-            logger.warning("%s: %s", label, detail)
+    def _refuse(self, item, reason: str, why: str):
+        self.stats.inc_value(f"frt/dropped/{reason}")
+        raise DropItem(f"{item.source} {item.source_id}: {why}")
 
     def spider_closed(self, spider, reason):
         if self.crawler.settings.get("FRT_REDIS_URL"):
             hand_over(self.crawler, self.records)
         else:
-            finish_run(self.crawler, self.stats.get_stats(), self.records.finish())
+            finish_run(self.crawler, self.stats.get_stats(), self.records)

@@ -10,7 +10,9 @@ by the coordinator after the last worker, over the workers' merged stats and rec
    first logged run), and the share of items with each field the spider's coverage rules name;
 3. the spidermon suite of scrapers/monitors.py runs; any failure fails the run;
 4. the snapshot is committed if the run did not fail, else kept (nothing known is lost);
-5. the run, and what it changed, are appended to data/runs/ (pipelines/runlog.py).
+5. the run, and what it changed, are appended to data/runs/ (pipelines/runlog.py). The run's
+   line says whether its snapshot was committed (`snapshot`: "replaced" or "kept") and its
+   `run_date`, the date its records were listed on.
 """
 
 import logging
@@ -53,15 +55,22 @@ def _unused(name: str, crawler) -> str:
     return candidate
 
 
+def run_date(settings) -> str:
+    """The date a run lists its records on: FRT_RUN_DATE, else today."""
+    return settings.get("FRT_RUN_DATE") or date.today().isoformat()
+
+
 def snapshot_arguments(crawler, mode: str) -> dict:
-    """What opens the run's Snapshot on the source's last one; it counts the coverage of the fields
-    the spider's coverage rules name."""
-    settings = crawler.settings
+    """What opens the run's Snapshot on the source's last one: when that one's records were last
+    listed (the source's last committed run), and the fields whose coverage the spider's rules
+    judge."""
+    settings, name = crawler.settings, crawler.spidercls.name
     rules = settings.getdict("SPIDERMON_FIELD_COVERAGE_RULES")
-    return {"path": Path(settings.get("FRT_ITEMS_DIR")) / f"{crawler.spidercls.name}.jsonl",
-            "run_date": settings.get("FRT_RUN_DATE") or date.today().isoformat(),
-            "incremental": mode == "incremental",
-            "coverage": tuple(k.removeprefix("Event/") for k in rules if k.startswith("Event/"))}
+    committed = last_good_run(read_runs(runs_dir(settings), name), mode=None)
+    return {"path": Path(settings.get("FRT_ITEMS_DIR")) / f"{name}.jsonl",
+            "run_date": run_date(settings), "incremental": mode == "incremental",
+            "coverage": tuple(k.removeprefix("Event/") for k in rules if k.startswith("Event/")),
+            "last_listed": committed.get("run_date") if committed else None}
 
 
 def judge(crawler, stats: dict) -> list[str]:
@@ -90,13 +99,13 @@ def _seconds(started, finished) -> float | None:
     return round((times[1] - times[0]).total_seconds(), 1)
 
 
-def run_line(stats: dict, name: str, status: str, counts: dict, error: str | None,
+def run_line(stats: dict, name: str, day: str, status: str, counts: dict, error: str | None,
              workers: int = 1) -> dict:
-    """A run's line in the run log, from its stats and what it counted."""
+    """A run's line in the run log, from its stats, its run date and what it counted."""
     started, finished = _iso(stats.get("start_time")), _iso(stats.get("finish_time"))
     dropped = counts_of(stats, "frt/dropped/")
     return {
-        "run": stats.get("frt/run_id") or f"{name}-{started}", "spider": name,
+        "run": stats.get("frt/run_id") or f"{name}-{started}", "spider": name, "run_date": day,
         "started": started, "finished": finished,
         "duration_s": _seconds(stats.get("start_time"), stats.get("finish_time")),
         "status": status, "mode": stats.get("frt/run/mode", "full"), "workers": workers,
@@ -114,11 +123,10 @@ def finish_run(crawler, stats: dict, snapshot: Snapshot, workers: int = 1) -> di
     """Judge, commit or keep, and log one run, whose records were added to `snapshot`."""
     name = crawler.spidercls.name
     snapshot.settle()
-    stats.update({f"frt/snapshot/{outcome}": n for outcome, n in snapshot.counts.items() if n})
     log_dir = runs_dir(crawler.settings)
     last = last_good_run(read_runs(log_dir, name))
     dropped = counts_of(stats, "frt/dropped/")
-    stats.update({"frt/run/items": len(snapshot.records),
+    stats.update({"frt/run/items": snapshot.counts["items"],
                   "frt/run/seen": snapshot.added + sum(dropped.values()),
                   "frt/run/reference_items": last["items"] if last else snapshot.listed_before,
                   **{f"{COVERAGE_PREFIX}{field}": share for field, share in snapshot.coverage().items()}})
@@ -128,7 +136,8 @@ def finish_run(crawler, stats: dict, snapshot: Snapshot, workers: int = 1) -> di
     for key, value in result.counts.items():
         stats[f"frt/run/{key}"] = value
     status = "failed" if failures else "partial" if dropped else "ok"
-    run = run_line(stats, name, status, result.counts, "; ".join(failures) or None, workers)
+    run = run_line(stats, name, snapshot.run_date, status, result.counts, "; ".join(failures) or None,
+                   workers)
     run["snapshot"] = "replaced" if result.replaced else "kept"
     append_run(log_dir, run)
     if result.replaced:

@@ -2,16 +2,17 @@
 
 import itertools
 import json
-import pickle
-import tempfile
 
 import pytest
+from conftest import FIXTURES, crawl
 
+from nightly.loopback import CaptureServer
 from pipelines.dates import UnparseableDate, earliest, parse_date
 from pipelines.identify import canonical_url, document_id, event_id, identify, slug
 from pipelines.normalise import normalise
 from pipelines.places import UnknownPlace, country_code, find_country, locate, region
-from pipelines.store import Snapshot, dumps, line_bookkeeping, line_key, read_snapshot
+from pipelines.runlog import read_runs
+from pipelines.store import Snapshot, read_snapshot
 from pipelines.validate import InvalidRecord, validate
 
 
@@ -156,62 +157,65 @@ def _identified(**fields):
     return identify(normalise(record(**fields))[0])
 
 
+def _committed(path, run_date, *records, **options):
+    snapshot = Snapshot(path, run_date, **options)
+    for one in records:
+        snapshot.add(one)
+    return snapshot.commit(run_ok=True)
+
+
 def test_snapshot_keeps_first_seen_and_marks_rows_no_longer_listed(tmp_path):
     path = tmp_path / "example.jsonl"
-    first = Snapshot(path, "2026-01-01")
-    first.add(_identified(source_id="1"))
-    first.add(_identified(source_id="2"))
-    assert first.commit(run_ok=True).replaced
-    second = Snapshot(path, "2026-02-01")
-    assert second.add(_identified(source_id="1", summary="changed")) == "changed"
-    assert second.add(_identified(source_id="3")) == "new"
-    result = second.commit(run_ok=True)
-    assert result.replaced and result.counts["gone"] == 1
+    assert _committed(path, "2026-01-01", _identified(source_id="1"), _identified(source_id="2")).replaced
+    result = _committed(path, "2026-02-01", _identified(source_id="1", summary="changed"),
+                        _identified(source_id="3"), last_listed="2026-01-01")
+    assert result.replaced
+    assert (result.counts["changed"], result.counts["new"], result.counts["gone"]) == (1, 1, 1)
     rows = read_snapshot(path)
-    assert rows["dep-example-1"]["first_seen"] == "2026-01-01"
-    assert rows["dep-example-1"]["last_seen"] == "2026-02-01"
-    assert rows["dep-example-2"]["listed"] is False
-    assert rows["dep-example-2"]["last_seen"] == "2026-01-01"
     assert list(rows) == sorted(rows)
-    assert result.changes == [
+    assert [(r["first_seen"], r["listed"], r.get("last_seen")) for r in rows.values()] == [
+        ("2026-01-01", True, None), ("2026-01-01", False, "2026-01-01"), ("2026-02-01", True, None)]
+    assert list(result.changes) == [
         {"id": "dep-example-1", "table": "deployments", "change": "changed",
          "diff": {"summary": [None, "changed"]}},
         {"id": "dep-example-2", "table": "deployments", "change": "gone", "diff": None},
         {"id": "dep-example-3", "table": "deployments", "change": "added", "diff": None},
     ]
-    third = Snapshot(path, "2026-03-01")
-    assert third.add(_identified(source_id="2")) == "restored"
-    third.add(_identified(source_id="1", summary="changed"))
-    third.add(_identified(source_id="3"))
-    result = third.commit(run_ok=True)
-    assert result.changes == [
+    result = _committed(path, "2026-03-01", _identified(source_id="2"),
+                        _identified(source_id="1", summary="changed"), _identified(source_id="3"),
+                        last_listed="2026-02-01")
+    assert list(result.changes) == [
         {"id": "dep-example-2", "table": "deployments", "change": "restored", "diff": None}]
-    assert read_snapshot(path)["dep-example-2"]["listed"] is True
+    restored = read_snapshot(path)["dep-example-2"]
+    assert (restored["listed"], restored.get("last_seen"), restored["first_seen"]) == (
+        True, None, "2026-01-01")
+
+
+def test_records_seen_again_leave_the_snapshot_byte_for_byte(tmp_path):
+    path = tmp_path / "example.jsonl"
+    _committed(path, "2026-01-01", *(_identified(source_id=str(n)) for n in range(3)))
+    before = path.read_bytes()
+    result = _committed(path, "2026-01-02", *(_identified(source_id=str(n)) for n in (2, 0, 1)),
+                        last_listed="2026-01-01")
+    assert path.read_bytes() == before
+    assert result.counts["unchanged"] == 3 and list(result.changes) == []
 
 
 def test_an_incremental_run_adds_and_never_marks_gone(tmp_path):
     path = tmp_path / "example.jsonl"
-    full = Snapshot(path, "2026-01-01")
-    for n in ("1", "2"):
-        full.add(_identified(source_id=n))
-    full.commit(run_ok=True)
-    newer = Snapshot(path, "2026-01-02", incremental=True)
-    newer.add(_identified(source_id="3"))
-    result = newer.commit(run_ok=True)
+    _committed(path, "2026-01-01", _identified(source_id="1"), _identified(source_id="2"))
+    result = _committed(path, "2026-01-02", _identified(source_id="3"), incremental=True,
+                        last_listed="2026-01-01")
     assert result.counts["gone"] == 0
     assert [c["change"] for c in result.changes] == ["added"]
     rows = read_snapshot(path)
     assert sorted(rows) == ["dep-example-1", "dep-example-2", "dep-example-3"]
-    assert all(row["listed"] for row in rows.values())
-    assert rows["dep-example-1"]["last_seen"] == "2026-01-01"
+    assert all(row["listed"] and "last_seen" not in row for row in rows.values())
 
 
 def test_a_failed_run_keeps_the_snapshot_and_says_why(tmp_path):
     path = tmp_path / "example.jsonl"
-    good = Snapshot(path, "2026-01-01")
-    for n in range(10):
-        good.add(_identified(source_id=str(n)))
-    good.commit(run_ok=True)
+    _committed(path, "2026-01-01", *(_identified(source_id=str(n)) for n in range(10)))
     before = path.read_bytes()
     failed = Snapshot(path, "2026-01-03")
     assert failed.listed_before == 10
@@ -219,68 +223,41 @@ def test_a_failed_run_keeps_the_snapshot_and_says_why(tmp_path):
         failed.add(_identified(source_id=str(n), summary="changed"))
     result = failed.commit(run_ok=False, reason="only 3 items against 10 in the last good run")
     assert not result.replaced and result.reason == "only 3 items against 10 in the last good run"
-    assert result.changes == []
+    assert list(result.changes) == []
     assert path.read_bytes() == before
-    assert len((tmp_path / "example.rejected.jsonl").read_text().splitlines()) == 3
+    rejected = [json.loads(line) for line in (tmp_path / "example.rejected.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["summary"]) for r in rejected] == [
+        ("dep-example-0", "changed"), ("dep-example-1", "changed"), ("dep-example-2", "changed")]
+
+
+def test_a_snapshot_out_of_id_order_is_not_merged_into(tmp_path):
+    path = tmp_path / "example.jsonl"
+    _committed(path, "2026-01-01", _identified(source_id="1"), _identified(source_id="2"))
+    path.write_text("".join(reversed(path.read_text().splitlines(keepends=True))))
+    with pytest.raises(ValueError, match="example.jsonl is not sorted by id: dep-example-1 comes after "
+                                         "dep-example-2"):
+        _committed(path, "2026-01-02", _identified(source_id="1"))
 
 
 def test_repeated_source_id_never_duplicates(tmp_path):
-    snapshot = Snapshot(tmp_path / "example.jsonl", "2026-01-01")
-    assert snapshot.add(_identified(source_id="7")) == "new"
-    assert snapshot.add(_identified(source_id="7")) == "duplicate"
-    assert snapshot.add(_identified(source_id="7", operator="Example Sheriff")) == "new"
-    snapshot.commit(run_ok=True)
+    result = _committed(tmp_path / "example.jsonl", "2026-01-01", _identified(source_id="7"),
+                        _identified(source_id="7"), _identified(source_id="7", operator="Example Sheriff"))
+    assert (result.counts["new"], result.counts["duplicate"], result.counts["renamed"]) == (2, 1, 1)
     ids = [json.loads(line)["id"] for line in (tmp_path / "example.jsonl").read_text().splitlines()]
     assert len(ids) == 2 and ids[0] == "dep-example-7" and ids[1].startswith("dep-example-7-")
 
 
 def test_same_items_give_the_same_bytes(tmp_path):
     for name in ("a", "b"):
-        snapshot = Snapshot(tmp_path / f"{name}.jsonl", "2026-01-01")
-        for n in (3, 1, 2):
-            snapshot.add(_identified(source_id=str(n)))
-        snapshot.commit(run_ok=True)
+        _committed(tmp_path / f"{name}.jsonl", "2026-01-01",
+                   *(_identified(source_id=str(n)) for n in (3, 1, 2)))
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
 
 
 def test_a_run_of_more_than_a_batch_keeps_duplicates_apart(tmp_path):
-    snapshot = Snapshot(tmp_path / "example.jsonl", "2026-01-01")
-    outcomes = [snapshot.add(_identified(source_id=str(n % 1200))) for n in range(2500)]
-    assert outcomes.count("new") == 1200 and outcomes.count("duplicate") == 1300
-    assert snapshot.commit(run_ok=True).counts["items"] == 1200
-
-
-@pytest.mark.parametrize("record", [
-    {"id": "a", "first_seen": "2026-01-01", "last_seen": "2026-01-02", "listed": True},
-    {"id": "b\"c", "first_seen": None, "last_seen": "2026-01-02", "listed": False,
-     "documents": [{"canonical_url": "https://example.org/", "id": "doc-1"}]},
-    {"id": "c", "first_seen": "2026-01-01", "last_seen": "2026-01-02", "listed": True,
-     "summary": 'says "first_seen":"1999-01-01" and "listed":false'},
-    {"id": "d", "notes": {"first_seen": "1999-01-01"}, "first_seen": "2026-01-01", "last_seen": None,
-     "listed": True},
-    {"id": "e", "first_seen": "2026-01-01", "last_seen": "2026-01-02", "listed": 1},
-    {"id": "f", "documents": [{"id": "doc-2"}], "first_seen": "2026-01-01", "last_seen": "2026-01-02"},
-])
-def test_a_lines_bookkeeping_is_what_parsing_it_gives(record):
-    line = dumps(record)
-    parsed = json.loads(line)
-    assert line_bookkeeping(line) == (parsed["id"], parsed.get("first_seen"), parsed.get("last_seen"),
-                                      parsed.get("listed", True))
-    assert line_key(line.encode()) == (parsed["id"], parsed.get("listed", True))
-
-
-def test_a_snapshot_changed_while_a_run_was_staged_is_not_committed_over(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the uncommitted run's staging goes there
-    path = tmp_path / "example.jsonl"
-    first = Snapshot(path, "2026-01-01")
-    first.add(_identified(source_id="1"))
-    first.commit(run_ok=True)
-    staged = Snapshot(path, "2026-01-02")
-    staged.add(_identified(source_id="1", summary="changed"))
-    sent = pickle.dumps(staged)
-    path.write_text(path.read_text().replace("2026-01-01", "2025-12-31"))
-    with pytest.raises(RuntimeError, match="changed while the run was staged"):
-        pickle.loads(sent)
+    result = _committed(tmp_path / "example.jsonl", "2026-01-01",
+                        *(_identified(source_id=str(n % 1200)) for n in range(2500)))
+    assert (result.counts["new"], result.counts["duplicate"], result.counts["items"]) == (1200, 1300, 1200)
 
 
 SHARED_ID_RUN = [  # in source order: two records of one id differ, a third repeats the first
@@ -296,7 +273,6 @@ def _shared_id_run(path, order) -> tuple[bytes, dict, dict]:
     for index in order:
         url, rank, fields = SHARED_ID_RUN[index]
         snapshot.add(_identified(**fields), (url, "GET", "", rank))
-    snapshot.settle()
     coverage = snapshot.coverage()
     result = snapshot.commit(run_ok=True)
     return path.read_bytes(), result.counts, coverage
@@ -329,37 +305,32 @@ def test_a_settled_id_is_counted_against_the_last_snapshot(tmp_path, order):
     results = []
     for arrival in (range(len(LAST_NIGHT)), order):
         path = tmp_path / f"{len(results)}.jsonl"
-        first = Snapshot(path, "2026-01-01")
-        first.add(_identified(source_id="7"))
-        first.add(_identified(source_id="9"))
-        first.commit(run_ok=True)
-        second = Snapshot(path, "2026-01-02")
-        second.add(_identified(source_id="7"))
-        second.commit(run_ok=True)  # 9 is no longer listed
-        third = Snapshot(path, "2026-01-03")
+        _committed(path, "2026-01-01", _identified(source_id="7"), _identified(source_id="9"))
+        _committed(path, "2026-01-02", _identified(source_id="7"), last_listed="2026-01-01")  # 9 goes
+        third = Snapshot(path, "2026-01-03", last_listed="2026-01-02")
         for index in arrival:
             url, rank, fields = LAST_NIGHT[index]
             third.add(_identified(**fields), (url, "GET", "", rank))
         result = third.commit(run_ok=True)
-        results.append((path.read_bytes(), result.counts, result.changes))
+        results.append((path.read_bytes(), result.counts, list(result.changes)))
     counts = results[0][1]
     assert (counts["changed"], counts["restored"], counts["new"], counts["renamed"]) == (1, 1, 2, 2)
     assert results[1] == results[0]
 
 
-def test_a_record_added_before_one_it_follows_in_the_source_is_unsettled_until_settle(tmp_path):
-    snapshot = Snapshot(tmp_path / "example.jsonl", "2026-01-01")
-    assert snapshot.add(_identified(source_id="7", operator="Example Sheriff"), ("u", "GET", "", 1)) == "new"
-    assert snapshot.add(_identified(source_id="7"), ("u", "GET", "", 0)) == "unsettled"
-    snapshot.settle()
-    assert snapshot.counts["new"] == 2 and snapshot.counts["renamed"] == 1
-    assert snapshot.records["dep-example-7"]["operator"] != "Example Sheriff"
+FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 
 
-@pytest.mark.parametrize("value", [
-    {"b": 1, "a": {"d": [1, {"z": None, "y": True}], "c": "é\n\u2028\x00\x7f 😀"}},
-    {"lat": 38.96061, "lon": -0.00001, "amount": 1e16, "tiny": [2.5e-07], "zero": -0.0},
-    {"a": float("nan")}, {"a": float("inf")}, {"a": (1, "x")}, {"a": 2 ** 70}, {"a": "\ud800"}, {1: "x"},
-])
-def test_snapshot_lines_are_what_json_dumps_writes(value):
-    assert dumps(value) == json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+def test_a_record_no_json_line_can_hold_is_refused_and_the_rest_kept(tmp_path):
+    page = json.loads((FIXTURES / "aiid_graphql_page_last.json").read_text())
+    page["data"]["incidents"][0]["description"] += " \ud800"  # a lone surrogate: no UTF-8 for it
+    answer = json.dumps(page).encode()
+    with CaptureServer(FIXTURES) as server:
+        server.answer("api/graphql", lambda query, body: (200, "application/json", answer))
+        code, _, log = crawl("aiid", tmp_path / "items", "route=graphql", "since=9000",
+                             f"graphql_url={server.url('api/graphql')}", settings=FAST)
+    assert code == 0, log
+    run = read_runs(tmp_path / "items" / "runs", "aiid")[-1]
+    assert (run["status"], run["items"], run["dropped_reasons"]) == ("partial", 2, {"json": 1})
+    assert "aiid 9100: no JSON line can hold it" in log
+    assert "aiid-9100" not in (tmp_path / "items" / "aiid.jsonl").read_text()

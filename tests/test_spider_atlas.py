@@ -1,5 +1,7 @@
-"""The Atlas of Surveillance spider on real captures, synthetic edge cases and broken sources."""
+"""The Atlas of Surveillance spider on real captures, synthetic edge cases and broken sources, and
+what its crawls do to the snapshot night after night."""
 
+import csv
 import json
 import shutil
 from dataclasses import asdict
@@ -7,9 +9,12 @@ from dataclasses import asdict
 import pytest
 from conftest import CAPTURES, FIXTURES, crawl, file_response, make_spider, shared_file
 
+from pipelines.runlog import read_changes, read_runs
 from scrapers.spiders.atlas import AtlasSpider
 
 FULL_2020 = "atlas_of_surveillance/atlas_download_20201007_full.csv"
+ATLAS_CSV = CAPTURES / "atlas" / "download.csv"
+FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 
 
 def parse(path):
@@ -89,7 +94,7 @@ def test_full_download_through_the_engine_gives_368_deployments(tmp_path):
     assert code == 0, log
     records = [json.loads(line) for line in (tmp_path / "atlas.jsonl").read_text().splitlines()]
     assert len(records) == 368
-    assert stats["frt/snapshot/duplicate"] == 1  # AOS5547 is listed twice, identically
+    assert stats["frt/run/duplicate"] == 1  # AOS5547 is listed twice, identically
     assert stats["frt/problems/bad_document_url"] == 1  # AOS0163 gives "County of Placer" as a link
     detroit = next(r for r in records if r["id"] == "dep-atlas-aos0137")
     assert (detroit["region"], detroit["region_code"], detroit["geo_precision"]) == (
@@ -146,3 +151,42 @@ def test_current_edition_capture_parses_by_header_name():
     assert [item["source_id"] for item in items] == ["AOS0137", "AOS1092", "AOS3197"]
     assert items[0]["operator"] == "Detroit Police Department"
     assert items[0]["documents"][0]["publisher"] == "Detroit Metro Times"
+
+
+def _crawl_atlas(items, csv_path, run_date) -> dict:
+    code, _, log = crawl("atlas", items, f"start_url={csv_path.as_uri()}",
+                         settings={**FAST, "FRT_RUN_DATE": run_date})
+    assert code == 0, log
+    return read_runs(items / "runs", "atlas")[-1]
+
+
+def test_a_crawl_that_sees_the_same_records_again_leaves_the_snapshot_as_it_was(tmp_path):
+    items = tmp_path / "items"
+    first = _crawl_atlas(items, ATLAS_CSV, "2026-11-21")
+    before = (items / "atlas.jsonl").read_bytes()
+    second = _crawl_atlas(items, ATLAS_CSV, "2026-11-22")
+    assert (items / "atlas.jsonl").read_bytes() == before
+    assert [(r["run_date"], r["snapshot"], r["new"], r["unchanged"]) for r in (first, second)] == [
+        ("2026-11-21", "replaced", 15, 0), ("2026-11-22", "replaced", 0, 15)]
+    assert [c for c in read_changes(items / "runs") if c["run"] == second["run"]] == []
+    lines = [json.loads(line) for line in before.splitlines()]
+    assert {(r["first_seen"], r["listed"], r.get("last_seen")) for r in lines} == {("2026-11-21", True, None)}
+
+
+def test_a_record_the_source_stops_listing_keeps_the_date_it_was_last_listed(tmp_path):
+    items, shorter = tmp_path / "items", tmp_path / "download.csv"
+    with ATLAS_CSV.open(encoding="utf-8", newline="") as source, shorter.open("w", newline="") as target:
+        rows = csv.reader(source)
+        csv.writer(target, quoting=csv.QUOTE_ALL).writerows(row for row in rows if row[0] != "AOS0137")
+    _crawl_atlas(items, ATLAS_CSV, "2026-11-21")
+    before = (items / "atlas.jsonl").read_bytes().splitlines()
+    gone = _crawl_atlas(items, shorter, "2026-11-22")
+    after = (items / "atlas.jsonl").read_bytes().splitlines()
+    [(old, new)] = [(old, new) for old, new in zip(before, after, strict=True) if old != new]
+    assert json.loads(new) == {**json.loads(old), "listed": False, "last_seen": "2026-11-21"}
+    restored = _crawl_atlas(items, ATLAS_CSV, "2026-11-23")
+    assert (items / "atlas.jsonl").read_bytes().splitlines() == before
+    changes = [(c["run"], c["id"], c["change"]) for c in read_changes(items / "runs")]
+    assert changes[15:] == [(gone["run"], "dep-atlas-aos0137", "gone"),
+                       (restored["run"], "dep-atlas-aos0137", "restored")]
+    assert (gone["gone"], gone["unchanged"], restored["restored"], restored["unchanged"]) == (1, 14, 1, 14)
