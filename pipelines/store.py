@@ -129,13 +129,14 @@ class Snapshot:
         rank). Raises orjson.JSONEncodeError for a record no JSON line can hold."""
         if not BOOKKEEPING_KEYS.isdisjoint(record):
             record = content(record)
+        line = self._new_line(record)
         filled = 0
         for bit, name in self._coverage_bits:
             if record.get(name) not in EMPTY:
                 filled |= bit
         self.added += 1
         place = (*(position or NO_POSITION), self.added)
-        self._pending.append((record["id"], *place, filled, record.get("table"), self._new_line(record)))
+        self._pending.append((record["id"], *place, filled, record.get("table"), line))
         if len(self._pending) == BATCH:
             self._flush()
 

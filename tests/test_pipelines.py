@@ -4,16 +4,18 @@ import itertools
 import json
 
 import pytest
-from conftest import FIXTURES, crawl
+from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
 
-from nightly.loopback import CaptureServer
 from pipelines.dates import UnparseableDate, earliest, parse_date
 from pipelines.identify import canonical_url, document_id, event_id, identify, slug
 from pipelines.normalise import normalise
 from pipelines.places import UnknownPlace, country_code, find_country, locate, region
-from pipelines.runlog import read_runs
 from pipelines.store import Snapshot, read_snapshot
 from pipelines.validate import InvalidRecord, validate
+from scrapers.items import Deployment, DocumentRef
+from scrapers.pipelines import EvidencePipeline
+from scrapers.spiders.atlas import AtlasSpider
 
 
 def record(**fields):
@@ -122,6 +124,33 @@ def test_normalise_tidies_and_reports_what_it_dropped():
     assert [d["url"] for d in result["documents"]] == ["https://example.org/b"]
     assert [p.split(":")[0] for p in problems] == ["unparseable_date", "unknown_region", "bad_document_url"]
     assert result["geo_precision"] == "place"  # Springfield is found without its region
+
+
+def test_normalise_reads_blank_text_as_none_and_a_number_date_as_text():
+    result, problems = normalise(record(summary=" \n\t ", caveat="", date=2019, end_date=None))
+    assert (result["summary"], result["caveat"]) == (None, None)
+    assert (result["date"], result["date_precision"]) == ("2019", "year")
+    assert (result["end_date"], result["end_date_precision"]) == (None, None)
+    assert problems == []
+
+
+@pytest.mark.parametrize("fields, reason", [
+    ({"country": "Atlantis"}, "country"),
+    ({"title": " "}, "title"),
+    ({"summary": "Example \ud800"}, "json"),  # a lone surrogate: no UTF-8 for it
+])
+def test_the_crawl_pipeline_drops_a_refused_item_and_counts_why(tmp_path, fields, reason):
+    crawler = get_crawler(AtlasSpider, {"FRT_ITEMS_DIR": str(tmp_path), "FRT_RUN_DATE": "2026-01-01"})
+    crawler.spider = AtlasSpider.from_crawler(crawler)
+    pipeline = EvidencePipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    good = {"source": "example", "source_id": "1", "title": "Example Police use face recognition",
+            "country": "US", "documents": [DocumentRef(url="https://example.org/a")]}
+    pipeline.process_item(Deployment(**good))
+    with pytest.raises(DropItem, match="^example 2: "):
+        pipeline.process_item(Deployment(**{**good, "source_id": "2", **fields}))
+    assert crawler.stats.get_value(f"frt/dropped/{reason}") == 1
+    assert pipeline.records.added == 1
 
 
 def test_unknown_country_refuses_the_record():
@@ -316,21 +345,3 @@ def test_a_settled_id_is_counted_against_the_last_snapshot(tmp_path, order):
     counts = results[0][1]
     assert (counts["changed"], counts["restored"], counts["new"], counts["renamed"]) == (1, 1, 2, 2)
     assert results[1] == results[0]
-
-
-FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
-
-
-def test_a_record_no_json_line_can_hold_is_refused_and_the_rest_kept(tmp_path):
-    page = json.loads((FIXTURES / "aiid_graphql_page_last.json").read_text())
-    page["data"]["incidents"][0]["description"] += " \ud800"  # a lone surrogate: no UTF-8 for it
-    answer = json.dumps(page).encode()
-    with CaptureServer(FIXTURES) as server:
-        server.answer("api/graphql", lambda query, body: (200, "application/json", answer))
-        code, _, log = crawl("aiid", tmp_path / "items", "route=graphql", "since=9000",
-                             f"graphql_url={server.url('api/graphql')}", settings=FAST)
-    assert code == 0, log
-    run = read_runs(tmp_path / "items" / "runs", "aiid")[-1]
-    assert (run["status"], run["items"], run["dropped_reasons"]) == ("partial", 2, {"json": 1})
-    assert "aiid 9100: no JSON line can hold it" in log
-    assert "aiid-9100" not in (tmp_path / "items" / "aiid.jsonl").read_text()

@@ -1,4 +1,5 @@
-"""The AI Incident Database spider: snapshot CSV (real and synthetic), duplicates, GraphQL pages."""
+"""The AI Incident Database spider: snapshot CSV (real and synthetic), duplicates, GraphQL pages, and
+an incident whose text no JSON line can hold."""
 
 import json
 import tarfile
@@ -8,10 +9,13 @@ import pytest
 from conftest import CAPTURES, FIXTURES, crawl, file_response, make_spider, shared_file
 from scrapy.exceptions import CloseSpider
 
+from nightly.loopback import CaptureServer
+from pipelines.runlog import read_runs
 from scrapers.items import Deployment, LegalAction, WrongfulArrest
 from scrapers.spiders.aiid import GRAPHQL_URL, AiidSpider
 
 FULL = "aiid/aiid_snapshot_incidents_full.csv"
+FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 
 
 def parse_csv(path, duplicates=None):
@@ -156,3 +160,19 @@ def test_a_broken_archive_stops_the_spider_with_a_reason(tmp_path):
         list(spider.parse_snapshot_archive(file_response(tmp_path / "backup.tar.bz2")))
     assert stop.value.reason == "bad_snapshot"
     assert spider.crawler.stats.get_value("frt/source_error/bad_snapshot") == 1
+
+
+
+def test_a_record_no_json_line_can_hold_is_refused_and_the_rest_kept(tmp_path):
+    page = json.loads((FIXTURES / "aiid_graphql_page_last.json").read_text())
+    page["data"]["incidents"][0]["description"] += " \ud800"  # a lone surrogate: no UTF-8 for it
+    answer = json.dumps(page).encode()
+    with CaptureServer(FIXTURES) as server:
+        server.answer("api/graphql", lambda query, body: (200, "application/json", answer))
+        code, _, log = crawl("aiid", tmp_path / "items", "route=graphql", "since=9000",
+                             f"graphql_url={server.url('api/graphql')}", settings=FAST)
+    assert code == 0, log
+    run = read_runs(tmp_path / "items" / "runs", "aiid")[-1]
+    assert (run["status"], run["items"], run["dropped_reasons"]) == ("partial", 2, {"json": 1})
+    assert "aiid 9100: no JSON line can hold it" in log
+    assert "aiid-9100" not in (tmp_path / "items" / "aiid.jsonl").read_text()
