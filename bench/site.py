@@ -19,6 +19,7 @@ import json
 import random
 import shlex
 import shutil
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -60,6 +61,13 @@ def project_command(db: Path, port: int) -> list[str]:
 
 def stock_command(db: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "bench.stock", "serve", "-i", str(db), "--host", HOST, "--port", str(port)]
+
+
+def free_port() -> int:
+    """A loopback port no one listens on now, so that a server of another run is never measured."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
 
 
 class Server:
@@ -272,9 +280,9 @@ def measure(db: Path, words: list[str], work: Path, budget_s: float = 60, wrk_s:
                "pages": {}}
     for page, queries in plan["direct"].items():
         results["pages"].setdefault(page, {})["direct"] = time_direct(db, queries, budget_s)
-    for name, command, port in (("project", project_command(db, 8931), 8931),
-                                ("stock", stock_command(db, 8932), 8932)):
-        with Server(command, port, work / f"{name}.log") as server:
+    for name, command in (("project", project_command), ("stock", stock_command)):
+        port = free_port()
+        with Server(command(db, port), port, work / f"{name}.log") as server:
             results[f"{name}_ready_s"] = round(server.ready_seconds, 2)
             warm = server.wait_until_warm()
             results[f"{name}_warm_s"] = round(warm, 2) if warm else None

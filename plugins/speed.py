@@ -1,459 +1,284 @@
-"""Speed for a database served immutable (-i): pages and query results kept, searches answered from
-memory, heavy pages made early.
+"""Speed for databases served immutable (`datasette serve -i`): whole pages kept in memory, the costly
+ones made before anyone asks, and the file read through a memory map.
 
-An immutable database cannot change while Datasette runs, so one SQL statement with the same
-parameters always returns the same rows, and one URL the same page. This plugin keeps, on such
-databases, least recently used first out and bounded in size:
-- the results of recent queries, so pages that share a count or a facet compute it once, and a
-  query already running for someone else is answered by that one computation;
-- whole pages (status 200, asked without cookies, answered without setting one), so a page asked
-  again is sent as it was made;
-- the rowids the FTS index matched for recent searches.
-Any visitor's full-text search of a table is answered from a SearchIndex (publish/search_index.py):
-the table's facet and sort columns copied into arrays at the start, so that the count, the facet
-counts and the page of rows of a search are computed from the matched rowids, read once, instead of
-reading every matched row from the table for each of them (seconds for a common word at a million
-rows, hundreds of milliseconds for a mid-frequency one).
-From the first request on it fetches in the background, through Datasette's own client, the pages
-whose queries cost most: the home page, each database page, each table and view page with its
-facets and counts, each canned query that needs no parameter, and the search of each searchable
-table for its common words that match a large share of its rows (the cost of a search grows with
-its matches); ahead of time their queries may run up to the sql_time_limit_ms setting, so a facet
-too slow for a visitor's request is computed once and then shown. Then what is alive is frozen
-for Python's garbage collector, and kept results are stored as plain tuples, which it does not
-track: full collections stay short. A query whose result could differ between two calls (random(),
-the clock, changes()) is never kept, nor a page that runs one, and a mutable database is left alone.
-The Datasette 0.65.5 build installed here deep-copies every metadata source for each table
-permission check, several a page (a tenth of a row page's time with the project's metadata);
-metadata does not change while the site runs, so each table's answer is kept. Likewise the answers
-to questions about an immutable database's schema (its tables, hidden tables, FTS tables), which
-Datasette and its plugins ask again on every page.
-While it runs it holds a shared lock on each immutable database's file, so that no build writes
-into it when it has become the build's spare (pipelines/spare.py).
-`/-/speed.json` tells whether the warm-up is done, with the caches' sizes, hits and misses.
+An immutable database cannot change while Datasette runs, so a GET request for one of its pages gets
+the same response each time it is asked the same way. This plugin keeps such responses, least
+recently used first out, within a budget of bytes, and sends a kept one again without running
+Datasette. A response is kept under everything that shapes it: the scheme, path and query string;
+the Host header and the X-Forwarded-Proto, -Host and -Port headers a proxy adds (Datasette writes
+absolute links from them, the new_evidence feed its entries' links); and any other header that a
+canned query reads through a `:_header_...` magic parameter. Datasette reads no other header of a GET
+request (Accept only for a POST), and nothing in this stack compresses.
+
+Kept: a status 200 that sets no cookie, for a GET without a cookie or an Authorization header (they
+can change who is asking), of a page that cannot change: a page of an immutable database, or any
+other page (the home page, /claims, robots.txt) when every database on disk is immutable; never
+Datasette's own /-/ pages, SQL in the query string that calls random() or reads the clock, nor a
+canned query or a view that does. Until the plugin has read which canned queries and views those
+are, nothing is kept.
+
+After the first request it fetches in the background, through `datasette.client` and with that
+request's Host and forwarding headers, the pages whose queries cost most: the home page, each
+database page, each table and view page with its facets and counts, each canned query that needs no
+parameter, and the search of each searchable table for those of its common words that match many
+rows (a search costs about in proportion to its matches: each facet reads every matched row). It
+starts then, not at startup, because `datasette serve` runs the startup hook on an event loop that
+it closes before serving.
+
+`/-/speed.json` tells whether that warm-up is done, the pages it made or failed to make, and the
+size, hits and misses of the kept pages. Only documented plugin hooks (asgi_wrapper,
+prepare_connection, register_routes) and documented APIs (datasette.client and the JSON API,
+Database.execute) are used.
 """
 
 import asyncio
-import functools
-import gc
-import pickle
 import re
-import sqlite3
 import time
 import weakref
 from collections import Counter, OrderedDict
-from contextvars import ContextVar
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
-import numpy as np
 from datasette import hookimpl
-from datasette.database import QueryInterrupted, Results
-from datasette.utils import escape_fts, escape_sqlite, sqlite_timelimit
+from datasette.database import QueryInterrupted
+from datasette.utils import escape_fts, escape_sqlite
 from datasette.utils.asgi import Response
 
-from pipelines.spare import hold_shared
-from publish.search_index import SearchIndex, parse, row_class
-
-COMMON_WORDS = 200  # the most frequent words of a sample, per searchable table, of which
-COSTLY_SHARE = 0.1  # those matching at least this share of the table's rows are searched ahead
+MAX_PAGE_BYTES = 2 << 20
+MAX_KEPT_BYTES = 256 << 20
+SHAPING_HEADERS = (b"host", b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-port")
+PRIVATE_HEADERS = (b"cookie", b"authorization")
+VOLATILE = re.compile(r"\b(random|randomblob|changes|total_changes|last_insert_rowid)\s*\(|'now'|"
+                      r"\bcurrent_(time|date|timestamp)\b|:_(now|random)_", re.IGNORECASE)
+HEADER_PARAMETER = re.compile(r":_header_(\w+)")
+NAMED_PARAMETER = re.compile(r"(?<![:\w]):[A-Za-z_]")
+COMMON_WORDS = 200  # the most frequent words of a sample, per searchable table, of which those
+COSTLY_MATCHES = 5000  # matching at least this many rows are searched ahead,
+COSTLY_SEARCHES = 100  # at most this many per table, most matches first
+MEMORY_MAP_BYTES = 1 << 40  # more than any database file: SQLite maps at most what its build allows
 SEARCH_SAMPLE = 5000  # rows read to find the common words
 WORD = re.compile(r"\b[A-Za-z][A-Za-z']{3,}\b")
-MAX_ENTRIES = 4096  # in each cache
-MAX_ROWS = 200_000
-MAX_ROWS_PER_ENTRY = 2_000
-MAX_PAGE_BYTES = 2 << 20
-MAX_PAGES_BYTES = 128 << 20
-MAX_MATCHED_ROWIDS = 4_000_000  # FTS matches kept, in all (8 bytes each)
-VOLATILE = re.compile(r"\b(random|randomblob|changes|total_changes|last_insert_rowid)\s*\(|"
-                      r"'now'|\bcurrent_(time|date|timestamp)\b", re.IGNORECASE)
-SCHEMA_QUESTIONS = ("table_exists", "table_names", "table_columns", "table_column_details", "primary_keys",
-                    "fts_table", "label_column_for_table", "foreign_keys_for_table", "hidden_table_names",
-                    "view_names", "get_all_foreign_keys", "get_table_definition", "get_view_definition")
-warming = ContextVar("warming", default=False)
-STATES = weakref.WeakKeyDictionary()
 
 
 class Kept:
-    """Values by key, least recently used first out, within a budget of units (rows, bytes)."""
+    """Responses by key, least recently used first out, within a budget of bytes."""
 
-    def __init__(self, budget: int, largest: int, units):
-        self.entries: OrderedDict = OrderedDict()
-        self.budget, self.largest, self.units = budget, largest, units
-        self.used = self.hits = self.misses = 0
+    def __init__(self, budget: int):
+        self.responses: OrderedDict = OrderedDict()
+        self.budget, self.size, self.hits, self.misses = budget, 0, 0, 0
 
-    def get(self, key):
-        value = self.entries.get(key)
-        if value is not None:
-            self.entries.move_to_end(key)
+    def get(self, key) -> tuple | None:
+        response = self.responses.get(key)
+        if response is not None:
+            self.responses.move_to_end(key)
             self.hits += 1
-        return value
+        return response
 
-    def put(self, key, value) -> None:
-        size = self.units(value)
-        if size > self.largest or key in self.entries:
+    def put(self, key, start: dict, body: bytes) -> None:
+        if key in self.responses:
             return
-        self.entries[key] = value
-        self.used += size
-        while self.used > self.budget or len(self.entries) > MAX_ENTRIES:
-            _, dropped = self.entries.popitem(last=False)
-            self.used -= self.units(dropped)
+        self.responses[key] = (start, body)
+        self.size += len(body)
+        while self.size > self.budget:
+            _, (_, dropped) = self.responses.popitem(last=False)
+            self.size -= len(dropped)
 
     def report(self) -> dict:
-        return {"entries": len(self.entries), "size": self.used, "hits": self.hits, "misses": self.misses}
+        return {"entries": len(self.responses), "bytes": self.size, "hits": self.hits,
+                "misses": self.misses}
 
 
-class State:
+def under(path: str, prefixes) -> bool:
+    """Whether the path is one of these pages or one of their formats or sub-pages."""
+    return any(path == p or path.startswith((f"{p}/", f"{p}.")) for p in prefixes)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Which responses may be kept, and the request headers they are kept under."""
+
+    headers: tuple[bytes, ...]
+    immutable: tuple[str, ...]  # the paths of the immutable databases
+    others: tuple[str, ...]  # the paths of the other databases
+    changing: tuple[str, ...]  # the paths of canned queries and views whose answers can change
+    own_pages: str  # the path under which Datasette has its own pages, /-/
+    only_immutable: bool  # every database on disk is immutable
+
+    def key(self, scope) -> tuple | None:
+        """The key of a request whose response may be kept, or None."""
+        path, query = scope["path"], scope.get("query_string", b"")
+        headers = dict(scope.get("headers") or ())
+        if (scope["method"] != "GET" or any(h in headers for h in PRIVATE_HEADERS)
+                or path.startswith(self.own_pages) or under(path, self.others + self.changing)
+                or not (self.only_immutable or under(path, self.immutable))
+                or any(VOLATILE.search(v) for _, v in parse_qsl(query.decode("latin-1")))):
+            return None
+        return (scope.get("scheme"), scope.get("root_path", ""), path, query,
+                *(headers.get(h) for h in self.headers))
+
+
+class Site:
+    """What this plugin holds for one Datasette instance."""
+
     def __init__(self):
-        self.cache = Kept(MAX_ROWS, MAX_ROWS_PER_ENTRY, lambda kept: len(kept[0]))
-        self.running: dict = {}
-        self.pages = Kept(MAX_PAGES_BYTES, MAX_PAGE_BYTES, lambda page: len(page[1]))
-        self.matched = Kept(MAX_MATCHED_ROWIDS, MAX_MATCHED_ROWIDS, len)
-        self.matching: dict = {}
-        self.indexes: dict = {}  # (database, table): SearchIndex
-        self.index_seconds = None
-        self.immutable: set[str] = set()
-        self.only_immutable = False  # every database on disk is immutable: the home page cannot change
-        self.host = b"localhost"
-        self.started = None
-        self.warmed_pages: list[str] = []
-        self.warm_seconds = None
+        self.kept = Kept(MAX_KEPT_BYTES)
+        self.rules: Rules | None = None
+        self.warm_up: asyncio.Task | None = None
+        self.warmed: list[str] = []
         self.failed: list[str] = []
+        self.warm_seconds: float | None = None
 
 
-def _frozen(params):
-    if params is None:
-        return None
-    if isinstance(params, dict):
-        return tuple(sorted(params.items()))
-    return tuple(params)
+SITES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-async def once(running: dict, key, compute):
-    """compute()'s result, computed once for everyone who asks for `key` while it runs."""
-    if key in running:
-        return await asyncio.shield(running[key])
-    computing = asyncio.get_running_loop().create_future()
-    running[key] = computing
-    try:
-        result = await compute()
-    except asyncio.CancelledError:
-        computing.cancel()
-        raise
-    except Exception as error:
-        computing.set_exception(error)
-        computing.exception()  # retrieved here, so an unawaited failure is not reported
-        raise
-    finally:
-        running.pop(key, None)
-    computing.set_result(result)
-    return result
+async def described(datasette) -> dict[str, dict]:
+    """The JSON of each immutable database's page: its tables, views and canned queries."""
+    out = {}
+    for name, db in datasette.databases.items():
+        if not db.is_mutable and not db.is_memory:
+            response = await datasette.client.get(datasette.urls.database(name, format="json"))
+            out[name] = response.json()
+    return out
 
 
-def cached_execute(database, state: State):
-    """Database.execute of one immutable database, with its results kept and its full-text searches
-    answered from the table's SearchIndex where there is one."""
-    original = database.execute
-
-    async def execute(sql, params=None, truncate=False, custom_time_limit=None, page_size=None,
-                      log_sql_errors=True):
-        if VOLATILE.search(sql):
-            return await original(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
-        try:
-            key = (sql, _frozen(params), truncate, page_size)
-            hash(key)
-        except TypeError:
-            return await original(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
-
-        async def compute():
-            state.cache.misses += 1
-            # Ahead of time a query may take up to the sql_time_limit_ms setting, not the shorter
-            # limit Datasette gives facets: computed once, it is then kept.
-            limit = None if warming.get() else custom_time_limit
-            results = await searched(database, state, original, sql, params, truncate, limit, page_size)
-            if results is None:
-                results = await original(sql, params, truncate, limit, page_size, log_sql_errors)
-            state.cache.put(key, stored(results))
-            return results
-
-        kept = state.cache.get(key)
-        if kept is not None:
-            return restored(kept)
-        results = await once(state.running, key, compute)
-        return Results(list(results.rows), results.truncated, results.description)
-
-    return execute
+async def read_rules(datasette, databases: dict[str, dict]) -> Rules:
+    headers, changing = set(SHAPING_HEADERS), []
+    for name, page in databases.items():
+        for query in page["queries"]:
+            headers.update(h.replace("_", "-").encode() for h in HEADER_PARAMETER.findall(query["sql"]))
+            if VOLATILE.search(query["sql"]):
+                changing.append(datasette.urls.query(name, query["name"]))
+        views = await datasette.get_database(name).execute(
+            "select name, sql from sqlite_master where type = 'view'")
+        changing += [datasette.urls.table(name, view) for view, sql in views if VOLATILE.search(sql)]
+    others = [datasette.urls.database(n) for n in datasette.databases if n not in databases]
+    return Rules(tuple(sorted(headers)), tuple(datasette.urls.database(n) for n in databases),
+                 tuple(others), tuple(changing), datasette.urls.path("/-/"),
+                 all(not db.is_mutable for db in datasette.databases.values() if not db.is_memory))
 
 
-def stored(results: Results) -> tuple:
-    """Results as plain tuples of values, which Python's garbage collector stops tracking: kept
-    sqlite3.Row objects would make each full collection walk every kept row, so that collections
-    took 50-150 ms in the middle of a request once some thousands of pages had been made."""
-    return (tuple(tuple(row) for row in results.rows), results.truncated,
-            tuple(tuple(column) for column in results.description or ()))
-
-
-def restored(kept: tuple) -> Results:
-    rows, truncated, description = kept
-    kind = row_class(tuple(column[0] for column in description))
-    return Results([kind(row) for row in rows], truncated, description or None)
-
-
-async def searched(database, state: State, original, sql, params, truncate, limit, page_size):
-    """The results of one of Datasette's full-text search statements computed from the table's
-    SearchIndex, or None when there is none or it cannot answer this statement."""
-    query = parse(sql) if "match" in sql and isinstance(params, dict) else None
-    index = state.indexes.get((database.name, query.table)) if query else None
-    if index is None or not index.answers(query) or not isinstance(params.get("search"), str):
-        return None
-    matched = await matches(database, state, index, query, params["search"])
-    rowids = None if matched is None else index.selected(matched, query, params)
-    if rowids is None:
-        return None
-    if query.kind == "rows":
-        return await original(index.rows_sql(rowids, query), None, truncate, limit, page_size)
-    rows, description = index.count(rowids) if query.kind == "count" else index.facet(rowids, query)
-    return Results(rows, False, description)
-
-
-async def matches(database, state: State, index: SearchIndex, query, search: str):
-    """The rowids the FTS index matches for `search` (kept), or None when SQLite refuses the search,
-    which the page's own query then reports."""
-    sql = index.match_sql(query)
-    key = (database.name, sql, search)
-    kept = state.matched.get(key)
-    if kept is not None:
-        return kept
-    time_limit = database.ds.setting("sql_time_limit_ms")
-
-    def read(conn):
-        # One string of all the rowids, parsed by numpy: many times faster than a row each.
-        with sqlite_timelimit(conn, time_limit):
-            try:
-                listed = conn.execute(sql, {"search": search}).fetchone()[0]
-                return np.fromstring(listed or "", dtype=np.int64, sep=",")
-            except sqlite3.OperationalError as error:
-                if error.args == ("interrupted",):
-                    raise QueryInterrupted(error, sql, {"search": search}) from error
-                return None
-
-    async def compute():
-        state.matched.misses += 1
-        rowids = await database.execute_fn(read)
-        if rowids is not None:
-            state.matched.put(key, rowids)
-        return rowids
-
-    return await once(state.matching, key, compute)
-
-
-async def load_search_indexes(datasette, state: State) -> None:
-    """A SearchIndex of each searchable table of the immutable databases, with the columns its
-    metadata facets and sorts by."""
-    started = time.perf_counter()
-    for name, database in datasette.databases.items():
-        if database.is_mutable or database.is_memory:
-            continue
-        hidden = set(await database.hidden_table_names())
-        for table in await database.table_names():
-            fts = await database.fts_table(table)
-            if not fts or table in hidden:
-                continue
-            meta = datasette.table_metadata(name, table)
-            columns = [c for c in (*meta.get("facets", ()), meta.get("sort"), meta.get("sort_desc"))
-                       if isinstance(c, str)]
-            keys = await database.primary_keys(table)
-            if len(keys) > 1:
-                continue
-            arguments = (table, fts, keys[0] if keys else None, columns)
-            try:
-                index = await database.execute_fn(
-                    lambda conn, arguments=arguments: SearchIndex.load(conn, *arguments))
-            except Exception as error:  # its searches are then left to SQLite, as without the index
-                state.failed.append(f"search index of {name}/{table}: {error!r}")
-                continue
-            if index is not None:
-                state.indexes[(name, table)] = index
-    state.index_seconds = round(time.perf_counter() - started, 2)
-
-
-async def pages_to_warm(datasette) -> list[str]:
-    paths = ["/"]
-    for name, database in datasette.databases.items():
-        if database.is_mutable or database.is_memory:
-            continue
+async def costly_pages(datasette, databases: dict[str, dict], rules: Rules) -> list[str]:
+    paths = [datasette.urls.instance()] if rules.only_immutable else []
+    for name, page in databases.items():
+        shown = [t for t in page["tables"] if not t["hidden"] and not t["private"]]
         paths.append(datasette.urls.database(name))
-        hidden = set(await database.hidden_table_names())
-        for table in [*await database.table_names(), *await database.view_names()]:
-            if table not in hidden:
-                paths.append(datasette.urls.table(name, table))
-        for query_name, query in (await datasette.get_canned_queries(name, None)).items():
-            if not query.get("params") and not query.get("write") and ":" not in query["sql"]:
-                paths.append(datasette.urls.query(name, query_name))
-    for name, database in datasette.databases.items():
-        if not database.is_mutable and not database.is_memory:
-            hidden = set(await database.hidden_table_names())
-            for table in await database.table_names():
-                if table not in hidden:
-                    for word in await costly_words(database, table):
-                        paths.append(f"{datasette.urls.table(name, table)}?{urlencode({'_search': word})}")
+        paths += [datasette.urls.table(name, t["name"]) for t in shown]
+        paths += [datasette.urls.table(name, v["name"]) for v in page["views"] if not v["private"]]
+        paths += [datasette.urls.query(name, q["name"]) for q in page["queries"]
+                  if not q.get("write") and not NAMED_PARAMETER.search(q["sql"])]
+        for table in (t for t in shown if t["fts_table"]):
+            words = await costly_words(datasette.get_database(name), table)
+            paths += [f"{datasette.urls.table(name, table['name'])}?{urlencode({'_search': w})}"
+                      for w in words]
     return paths
 
 
-async def costly_words(database, table: str) -> list[str]:
-    """The common words whose search matches at least COSTLY_SHARE of the table's rows, most
-    matches first. A search costs about in proportion to its matches (reading their rowids,
-    counting their facets); where they are a large share of a large table, its page is made ahead."""
-    fts = await database.fts_table(table)
-    words = await common_words(database, table, fts) if fts else []
-    if not words:
+async def costly_words(db, table: dict) -> list[str]:
+    """The common words of a sample of a searchable table's indexed text whose search matches at
+    least COSTLY_MATCHES rows, most matches first, at most COSTLY_SEARCHES of them."""
+    if table["count"] is not None and table["count"] < COSTLY_MATCHES:
         return []
-    total = (await database.execute(f"select count(*) from {escape_sqlite(table)}")).first()[0]
-    count = f"select count(*) from {escape_sqlite(fts)} where {escape_sqlite(fts)} match ?"
-    matches = {}
-    for word in words:
-        matches[word] = (await database.execute(count, [escape_fts(word)])).first()[0]
-    return sorted((w for w in words if matches[w] >= COSTLY_SHARE * total), key=lambda w: -matches[w])
-
-
-async def common_words(database, table: str, fts: str) -> list[str]:
-    """The words, as written, most frequent in a sample of a searchable table's indexed text."""
-    columns = [c for c in await database.table_columns(fts) if c in await database.table_columns(table)]
-    last = (await database.execute(f"select max(rowid) from [{table}]")).first()[0] or 0
-    step = max(1, last // SEARCH_SAMPLE)
-    rows = await database.execute(
-        f"select {', '.join(f'[{c}]' for c in columns)} from [{table}] where rowid % {step} = 0 "
-        f"limit {SEARCH_SAMPLE}", page_size=SEARCH_SAMPLE)
-    counts = Counter(word for row in rows for text in row if isinstance(text, str)
+    name, fts = escape_sqlite(table["name"]), escape_sqlite(table["fts_table"])
+    columns = [escape_sqlite(c) for c in await db.table_columns(table["fts_table"])
+               if c in table["columns"]]
+    last = (await db.execute(f"select max(rowid) from {name}")).single_value() or 0
+    sample = await db.execute(f"select {', '.join(columns)} from {name} "
+                              f"where rowid % {max(1, last // SEARCH_SAMPLE)} = 0 limit {SEARCH_SAMPLE}")
+    counts = Counter(word for row in sample for text in row if isinstance(text, str)
                      for word in WORD.findall(text))
-    return [word for word, _ in counts.most_common(COMMON_WORDS)]
-
-
-async def warm(datasette, state: State) -> None:
-    """Fetch the costly pages once, in the background, so their queries and pages are kept."""
-    started = time.perf_counter()
-    warming.set(True)
-    await load_search_indexes(datasette, state)
-    for path in await pages_to_warm(datasette):
+    matches = {}
+    for word, _ in counts.most_common(COMMON_WORDS):
         try:
-            response = await datasette.client.get(path, headers={"host": state.host.decode("latin-1")})
+            matches[word] = (await db.execute(f"select count(*) from {fts} where {fts} match ?",
+                                              [escape_fts(word)])).single_value()
+        except QueryInterrupted:  # too many matches to count in the time allowed: costly
+            matches[word] = COSTLY_MATCHES
+    costly = sorted((w for w, n in matches.items() if n >= COSTLY_MATCHES), key=lambda w: -matches[w])
+    return costly[:COSTLY_SEARCHES]
+
+
+async def warm(datasette, site: Site, first_headers: dict) -> None:
+    """Read the rules, then fetch the costly pages once, so that they are kept."""
+    started = time.perf_counter()
+    try:
+        databases = await described(datasette)
+        site.rules = await read_rules(datasette, databases)
+        paths = await costly_pages(datasette, databases, site.rules)
+    except Exception as error:  # nothing is kept: the site is served as without this plugin
+        site.failed.append(f"reading the databases: {error!r}")
+        paths = []
+    headers = {h.decode(): first_headers[h].decode("latin-1")
+               for h in (site.rules.headers if site.rules else ()) if h in first_headers}
+    for path in paths:
+        try:
+            response = await datasette.client.get(path, headers=headers)
         except Exception as error:  # a page that fails is reported, and the others still warm
-            state.failed.append(f"{path}: {error!r}")
+            site.failed.append(f"{path}: {error!r}")
             continue
-        (state.warmed_pages if response.status_code == 200 else state.failed).append(path)
-    # What is alive now (Datasette's own objects, the search indexes, the first cached pages and
-    # results) lives as long as the process. Python's full garbage collections would otherwise
-    # walk all of it again and again, for tens of milliseconds each, in the middle of a request.
-    gc.collect()
-    gc.freeze()
-    state.warm_seconds = round(time.perf_counter() - started, 2)
+        (site.warmed if response.status_code == 200 else site.failed).append(path)
+    site.warm_seconds = round(time.perf_counter() - started, 2)
 
 
-def keep_schema_answers(database) -> None:
-    """An immutable database's tables, views, columns, keys and full-text tables, asked once: every
-    page asks some of them again (datasette-search-all's menu link looks for a searchable table
-    on every page), each a trip to a query thread. Each caller gets its own copy, unpickled (ten
-    times faster than copy.deepcopy: a row page asks for every foreign key of the database)."""
-    for question in SCHEMA_QUESTIONS:
-        original, answers = getattr(database, question), {}
-
-        async def kept(*args, _original=original, _answers=answers):
-            if args not in _answers:
-                _answers[args] = pickle.dumps(await _original(*args), protocol=pickle.HIGHEST_PROTOCOL)
-            return pickle.loads(_answers[args])
-
-        setattr(database, question, kept)
-
-
-@hookimpl
-def startup(datasette):
-    state = STATES.setdefault(datasette, State())
-    for name, database in datasette.databases.items():
-        if not database.is_mutable and not database.is_memory:
-            weakref.finalize(datasette, hold_shared(database.path).close)  # held while it serves
-            database.execute = cached_execute(database, state)
-            keep_schema_answers(database)
-            state.immutable.add(name)
-    state.only_immutable = all(d.is_memory or not d.is_mutable for d in datasette.databases.values())
-    table_allows = getattr(datasette, "_table_permission_allows", None)
-    if table_allows:  # this Datasette build deep-copies all metadata for every table permission check
-        datasette._table_permission_allows = functools.lru_cache(maxsize=4096)(table_allows)
-
-
-def page_key(scope, state: State):
-    """The cache key of a request whose page cannot change, or None."""
-    if scope["method"] != "GET":
-        return None
-    headers = dict(scope.get("headers") or ())
-    if b"cookie" in headers or b"authorization" in headers:
-        return None
-    path = scope["path"]
-    first = path.strip("/").split("/", 1)[0].split(".", 1)[0]
-    if first not in state.immutable and not (path == "/" and state.only_immutable):
-        return None
-    query = scope.get("query_string", b"")
-    if any(VOLATILE.search(value) for _, value in parse_qsl(query.decode("latin-1"))):
-        return None
-    return path, query, headers.get(b"host", b"")
-
-
-async def send_kept(send, start: dict, body: bytes) -> None:
-    await send(start)
-    await send({"type": "http.response.body", "body": body})
-
-
-async def serve_and_keep(app, scope, receive, send, state: State, key) -> None:
-    """Serve the request, keeping the page if it is a plain 200 that sets no cookie."""
+async def serve_and_keep(app, scope, receive, send, kept: Kept, key) -> None:
+    """Serve the request, keeping the response if it is a 200 that sets no cookie."""
     start, chunks, size = None, [], 0
 
     async def capture(message):
-        nonlocal start, size
+        nonlocal start, chunks, size
         if message["type"] == "http.response.start":
             start = message
         elif message["type"] == "http.response.body" and chunks is not None:
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
+            size += len(message.get("body", b""))
+            if size <= MAX_PAGE_BYTES:
+                chunks.append(message.get("body", b""))
+            else:
+                chunks = None
         await send(message)
 
     await app(scope, receive, capture)
-    keep = (start is not None and start["status"] == 200 and size <= MAX_PAGE_BYTES
-            and not any(name.lower() == b"set-cookie" for name, _ in start.get("headers", ())))
-    if keep:
-        state.pages.put(key, (start, b"".join(chunks)))
+    if (chunks is not None and start is not None and start["status"] == 200
+            and not any(name.lower() == b"set-cookie" for name, _ in start.get("headers", ()))):
+        kept.put(key, start, b"".join(chunks))
 
 
 @hookimpl
+def prepare_connection(conn, database, datasette):
+    """Read an immutable database through a memory map: a search reads every row it matches once
+    for each facet, faster from the map than through read() calls."""
+    served = datasette.databases.get(database)  # None for the connections of /-/versions
+    if served is not None and not served.is_mutable:
+        conn.execute(f"pragma mmap_size = {MEMORY_MAP_BYTES}")
+
+
+@hookimpl(trylast=True)  # the outermost wrapper: a kept page is sent before any other one runs
 def asgi_wrapper(datasette):
+    site = SITES.setdefault(datasette, Site())
+
     def wrap(app):
-        async def speed(scope, receive, send):
-            state = STATES.get(datasette)
-            if state is None or scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            if state.started is None:
-                state.host = dict(scope.get("headers") or ()).get(b"host", state.host)
-                state.started = asyncio.get_running_loop().create_task(warm(datasette, state))
-            key = page_key(scope, state)
-            kept = state.pages.get(key) if key else None
-            if kept is not None:
-                await send_kept(send, *kept)
-            elif key is None:
-                await app(scope, receive, send)
+        async def keep_pages(scope, receive, send):
+            key = site.rules.key(scope) if site.rules and scope["type"] == "http" else None
+            response = site.kept.get(key) if key else None
+            if response:
+                await send(response[0])
+                await send({"type": "http.response.body", "body": response[1]})
+            elif key:
+                site.kept.misses += 1
+                await serve_and_keep(app, scope, receive, send, site.kept, key)
             else:
-                state.pages.misses += 1
-                await serve_and_keep(app, scope, receive, send, state, key)
-        return speed
+                await app(scope, receive, send)
+            if site.warm_up is None and scope["type"] == "http":
+                site.warm_up = asyncio.get_running_loop().create_task(
+                    warm(datasette, site, dict(scope.get("headers") or ())))
+        return keep_pages
     return wrap
 
 
 async def speed_json(datasette):
-    state = STATES.get(datasette) or State()
-    return Response.json({"warm": state.warm_seconds is not None, "warm_seconds": state.warm_seconds,
-                          "warmed_pages": state.warmed_pages, "failed": state.failed,
-                          "queries": state.cache.report(), "pages": state.pages.report(),
-                          "search_indexes": {f"{name}/{table}": sorted(index.columns)
-                                             for (name, table), index in state.indexes.items()},
-                          "search_index_seconds": state.index_seconds,
-                          "searches": state.matched.report()})
+    site = SITES.get(datasette) or Site()
+    return Response.json({"warm": site.warm_seconds is not None, "warm_seconds": site.warm_seconds,
+                          "warmed_pages": site.warmed, "failed": site.failed,
+                          "pages": site.kept.report()})
 
 
 @hookimpl

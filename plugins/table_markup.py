@@ -1,9 +1,9 @@
 """The HTML table of rows on table and row pages, made in Python in one call (templates/_table.html).
 
-Datasette's own _table.html spends three template expressions on each cell; with Datasette's async
-Jinja a page of 100 rows of 30 columns took about 30 ms to render that way, most of a search page's
-time once its queries are cheap. `rows_and_columns` writes the same markup (the same classes and
-data- attributes, which Datasette's CSS and JavaScript read; the same sort links) in a plain loop.
+Datasette's own _table.html spends three template expressions on each cell, slow under Datasette's
+async Jinja on a page of many rows and columns. `rows_and_columns` writes the same markup (the same
+classes and data- attributes, which Datasette's CSS and JavaScript read; the same sort links) in a
+plain loop.
 """
 
 from datasette import hookimpl

@@ -1,23 +1,25 @@
-"""The project's Datasette pages over HTTP, without a browser: what search engines may index
-(robots.txt, X-Robots-Tag, the sitemap), links between rows, feed links on filtered tables, and
-the claims page. Datasette serves a database built from the repository's curated files and demo
-snapshots, as `make serve` does.
+"""The project's Datasette pages, asked through Datasette's in-process client as `make serve` serves
+them: what search engines may index (robots.txt, X-Robots-Tag, the sitemap), links between rows,
+feed links on filtered tables, and the claims page, of a database built from the repository's
+curated files and demo snapshots.
 """
 
+import asyncio
 import json
 import re
 import sqlite3
-import urllib.error
 import urllib.parse
-import urllib.request
 import xml.etree.ElementTree as ElementTree
 from html import unescape
 
 import pytest
+import yaml
 from conftest import RELEASE, REPO
-from served import SERVE_OPTIONS, datasette_server
+from datasette.app import Datasette
+from served import SERVE_OPTIONS
 
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+BASE = "http://localhost"  # where Datasette's in-process client asks
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +29,29 @@ def db(demo_db):
     conn.close()
 
 
+def served(path):
+    """The database served as `make serve` serves it (tests/served.py, SERVE_OPTIONS)."""
+    return Datasette(immutables=[str(path)], metadata=yaml.safe_load((REPO / "metadata.yml").read_text()),
+                     plugins_dir=str(REPO / "plugins"), template_dir=str(REPO / "templates"),
+                     static_mounts=[("assets", str(REPO / "static"))], settings={"suggest_facets": False})
+
+
 @pytest.fixture(scope="module")
 def site(demo_db):
-    with datasette_server(demo_db) as base:
-        yield base
+    """The site once plugins/speed.py has made its costly pages, as a visitor finds it."""
+    datasette = served(demo_db)
+
+    async def warm():
+        while not (await datasette.client.get("/-/speed.json")).json()["warm"]:
+            await asyncio.sleep(0.05)
+    asyncio.run(warm())
+    return datasette
 
 
 def fetch(site, path):
-    """(status, headers, body) of a GET, whatever the status."""
-    try:
-        with urllib.request.urlopen(site + path) as response:
-            return response.status, response.headers, response.read().decode("utf-8")
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read().decode("utf-8")
+    """(status, headers, body) of a GET."""
+    response = asyncio.run(site.client.get(path))
+    return response.status_code, response.headers, response.text
 
 
 def links(html):
@@ -54,7 +66,7 @@ def test_robots_txt_keeps_queries_facets_and_data_out(site):
     for rule in ("Disallow: /*?", "Disallow: /*.json", "Disallow: /*.atom", "Disallow: /-/",
                  "Disallow: /evidence/search_all", "Disallow: /evidence/new_evidence", "Allow: /"):
         assert rule in lines
-    assert f"Sitemap: {site}/sitemap.xml" in lines
+    assert f"Sitemap: {BASE}/sitemap.xml" in lines
 
 
 INDEXABLE = ["/", "/claims", "/evidence", "/evidence/deployments",
@@ -83,10 +95,10 @@ def test_sitemap_lists_every_event_row(site, db):
     status, _, body = fetch(site, "/sitemap.xml")
     assert status == 200
     urls = [loc.text for loc in ElementTree.fromstring(body).iter(f"{SITEMAP}loc")]
-    rows = [f"{site}/evidence/{table}/{row_id}" for table, row_id in db.execute(
+    rows = [f"{BASE}/evidence/{table}/{row_id}" for table, row_id in db.execute(
         "select event_table, id from evidence")]
-    assert sorted(set(urls) - {f"{site}/", f"{site}/claims"} - {
-        f"{site}/evidence/{t}" for t in ("deployments", "wrongful_arrests", "legal_actions")}) == sorted(rows)
+    assert sorted(set(urls) - {f"{BASE}/", f"{BASE}/claims"} - {
+        f"{BASE}/evidence/{t}" for t in ("deployments", "wrongful_arrests", "legal_actions")}) == sorted(rows)
 
 
 def test_event_ids_link_to_their_rows(site, db):
@@ -153,8 +165,7 @@ def test_a_claim_backed_by_many_rows_lists_a_hundred_and_links_the_rest(demo_db,
         claim_id, sql = conn.execute("select id, evidence_sql from claims order by id limit 1").fetchone()
         conn.execute("update claims set evidence_ids = ?, evidence_count = 150 where id = ?",
                      (json.dumps(ids), claim_id))
-    with datasette_server(copy) as base:
-        _, _, html = fetch(base, "/claims")
+    _, _, html = fetch(served(copy), "/claims")
     article = html.split(f'id="{claim_id}">', 1)[1].split("</article>", 1)[0]
     listed = re.findall(r"dep-example-\d{3}", article)
     assert sorted(set(listed)) == ids[:100]
@@ -192,5 +203,5 @@ def test_a_feed_whose_filter_matches_nothing_is_an_empty_feed(site):
     atom = "{http://www.w3.org/2005/Atom}"
     assert feed.findtext(f"{atom}title") == "New evidence"
     assert feed.findtext(f"{atom}updated") == RELEASE
-    assert feed.find(f"{atom}link").get("href") == f"{site}/evidence/new_evidence.atom?country=ZZ"
+    assert feed.find(f"{atom}link").get("href") == f"{BASE}/evidence/new_evidence.atom?country=ZZ"
     assert feed.findall(f"{atom}entry") == []
