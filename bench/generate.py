@@ -22,8 +22,8 @@ from pathlib import Path
 
 import orjson
 
-from pipelines.identify import slug
-from pipelines.places import country_name
+from pipelines.clean.identify import slug
+from pipelines.clean.places import country_name
 
 ATLAS_HEADER = ["AOSNUMBER", "City", "County", "State", "Agency", "Type of LEA", "Summary",
                 "Type of Juris", "Technology", "Vendor"] + [

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.places import find_country
+from pipelines.clean.places import find_country
 from scrapers.spiders.aiid import FRT, POLICING
 
 REPO = Path(__file__).resolve().parent.parent

@@ -16,7 +16,6 @@ import csv
 import importlib
 import json
 import logging
-import sqlite3
 import subprocess
 import sys
 import time
@@ -30,13 +29,6 @@ BUILT_AT = "2026-01-01T00:00:00Z"
 BATCH = 10_000
 
 
-def pipelines(module: str, code: Path = REPO):
-    """`pipelines.<module>` of the checkout at `code`. Imported here, not at the top, so that the
-    checkout's path comes first and one process runs one checkout's code."""
-    sys.path.insert(0, str(code))
-    return importlib.import_module(f"pipelines.{module}")
-
-
 def csv_loop(path: Path) -> dict:
     started = time.perf_counter()
     rows = 0
@@ -47,41 +39,44 @@ def csv_loop(path: Path) -> dict:
 
 
 def run_build(db: Path, items: Path, code: Path) -> dict:
-    database = pipelines("build", code)
+    sys.path.insert(0, str(code))  # the checkout's pipelines package comes first: this process runs its code
+    database = importlib.import_module("pipelines.build")
     started = time.perf_counter()
-    counts = database.build(db, items_dir=items, curated_dir=DATA / "curated",
-                            sources_file=DATA / "sources.yml", aliases_file=items.parent / "aliases.csv",
-                            built_at=BUILT_AT,
-                            decisions_file=DATA / "decisions.csv", tombstones_file=DATA / "tombstones.yml",
-                            redactions_file=DATA / "redactions.yml",
-                            published_file=DATA / "published_ids.txt")
+    counts = database.build(db, items_dir=items, curated_dir=DATA / "curated", sources_file=DATA / "sources.yml",
+                            aliases_file=items.parent / "aliases.csv", decisions_file=DATA / "decisions.csv",
+                            tombstones_file=DATA / "tombstones.yml", redactions_file=DATA / "redactions.yml",
+                            published_file=DATA / "published_ids.txt", built_at=BUILT_AT)
+    seconds = time.perf_counter() - started
     commit = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
-    return {"seconds": time.perf_counter() - started, "counts": counts, "code": str(code),
-            "commit": commit or None}
+    return {"seconds": seconds, "counts": counts, "code": str(code), "commit": commit or None}
 
 
 def baseline(source: Path, target: Path) -> dict:
-    """The same rows as the built database, into the same tables in one transaction with bare
-    executemany, then the same full-text indexes: the least any build of these rows can cost."""
-    schema = pipelines("schema")
+    """The rows of the built database at `source`, into the same tables (its own `create table`
+    statements) in one transaction with bare executemany, then the same full-text indexes: the
+    least any build of these rows can cost. It reads the file alone, so it needs no checkout's code."""
     target.unlink(missing_ok=True)
-    reader = sqlite3.connect(source)
+    reader = sqlite_utils.Database(source)
+    searched = {t.name: fts for t in reader.tables if (fts := t.detect_fts()) not in (None, t.name)}
+    tables = [t for t in reader.tables
+              if not any(t.name == fts or t.name.startswith(f"{fts}_") for fts in searched.values())]
     db = sqlite_utils.Database(target)
-    schema.create_tables(db)
+    for table in tables:
+        db.execute(table.schema)
     started = time.perf_counter()
     conn = db.conn
     rows = 0
     with conn:
-        for table, types in schema.TYPES.items():
-            columns = ", ".join(f"[{c}]" for c in types)
-            insert = f"insert into [{table}] ({columns}) values ({', '.join('?' * len(types))})"
-            cursor = reader.execute(f"select {columns} from [{table}]")
+        for table in tables:
+            columns = ", ".join(f"[{c}]" for c in table.columns_dict)
+            insert = f"insert into [{table.name}] ({columns}) values ({', '.join('?' * len(table.columns))})"
+            cursor = reader.execute(f"select {columns} from [{table.name}]")
             while batch := cursor.fetchmany(BATCH):
                 conn.executemany(insert, batch)
                 rows += len(batch)
-    for table, columns in schema.FTS_COLUMNS.items():
-        db[table].enable_fts(columns, tokenize="porter", create_triggers=False)
+    for table, fts in searched.items():
+        db[table].enable_fts(list(reader[fts].columns_dict), tokenize="porter", create_triggers=False)
     db.close()
     return {"seconds": time.perf_counter() - started, "rows": rows}
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from nightly.checks import Check, published, run_checks
 from nightly.plan import Step
 from nightly.summary import needs_a_human, render, subject
+from pipelines.archive.warc import package_wacz
 from pipelines.build import build
-from pipelines.runlog import append_run, read_runs
-from pipelines.warc import package_wacz
+from pipelines.snapshot.runlog import append_run, read_runs
 
 REPO = Path(__file__).resolve().parent.parent
 CRAWL_TIMEOUT = 3 * 3600

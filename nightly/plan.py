@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from pipelines.runlog import last_good_run, read_runs
-from pipelines.store import read_snapshot
+from pipelines.snapshot.runlog import last_good_run, read_runs
+from pipelines.snapshot.store import read_snapshot
 
 SOURCES = ("atlas", "aiid")
 CAPTURES = {"atlas": "atlas/download.csv", "aiid": "aiid/incidents.csv"}

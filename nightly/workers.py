@@ -34,7 +34,7 @@ from nightly.loopback import CRAWL_SETTINGS, CaptureServer
 from nightly.night import REPO, Night, crawl_command, crawl_env
 from nightly.plan import SOURCES, Step, plan
 from nightly.redisserver import RedisServer
-from pipelines.store import Snapshot
+from pipelines.snapshot.store import Snapshot
 from scrapers.distributed import handed_over, key, worker_id
 from scrapers.runs import finish_run, snapshot_arguments
 

@@ -1,5 +1,8 @@
-"""Plain-Python pipelines of FRT Evidence: validate, normalise, identify, store and build.
+"""Plain-Python pipelines of FRT Evidence, one folder per stage.
 
-Nothing here imports Scrapy: the same functions serve the spiders, the curated files and the
-database build.
+A crawl cleans each record (clean/) and commits its source's snapshot and run log (snapshot/); the
+build (build.py) reads every record (read/), matches the records of one event (match/), writes the
+tables (write/), honours people's decisions (ledgers/), and the cited pages are archived
+(archive/). Nothing here imports Scrapy: the same functions serve the spiders, the curated files
+and the database build.
 """

@@ -4,7 +4,7 @@ The build reads only text (data/items/*.jsonl, data/runs/, data/curated/*.yml, d
 data/aliases.csv, data/decisions.csv, data/tombstones.yml, data/redactions.yml,
 data/published_ids.txt) and makes the whole database again, one step after another:
 
-1. read every record (pipelines/records.py) and keep what matching needs (pipelines/events.py);
+1. read every record (pipelines/read/records.py) and keep what matching needs (pipelines/match/events.py);
 2. match rows within their blocking keys and cluster them, people's decisions first;
 3. write each event's rows once, the rows of one event merged under its oldest id;
 4. tombstones, aliases, match candidates, sources, the run log and captures; redactions applied;
@@ -30,16 +30,18 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from pipelines.aliases import read_aliases, resolve
-from pipelines.claims import evaluate_claims, insert_claims
-from pipelines.events import Events
-from pipelines.merge import Ages
-from pipelines.operations import insert_captures, insert_run_log
-from pipelines.published import check, published_now, read_registry, registered_with, write_registry
-from pipelines.records import Records
-from pipelines.redact import Redactor, read_redactions
-from pipelines.rows import RowWriter
-from pipelines.schema import (
+from pipelines.ledgers.aliases import read_aliases, resolve
+from pipelines.ledgers.published import check, published_now, read_registry, registered_with, write_registry
+from pipelines.ledgers.redact import Redactor, read_redactions
+from pipelines.ledgers.tombstones import orphans
+from pipelines.match.events import Events
+from pipelines.match.merge import Ages
+from pipelines.read.records import Records
+from pipelines.vocab import EVENT_TABLES
+from pipelines.write.claims import evaluate_claims, insert_claims
+from pipelines.write.operations import insert_captures, insert_run_log
+from pipelines.write.rows import RowWriter
+from pipelines.write.schema import (
     COLUMNS,
     count_evidence,
     create_indexes,
@@ -48,15 +50,13 @@ from pipelines.schema import (
     create_views,
     dangling_keys,
 )
-from pipelines.tombstones import orphans
-from pipelines.vocab import EVENT_TABLES
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 STORED_TABLES = (*EVENT_TABLES, "documents", "organisations", "citations", "event_organisations",
                  "id_aliases", "tombstones", "match_candidates", "sources")
 PAGE_TABLES = (*EVENT_TABLES, "documents", "organisations", "sources")
 # The files of a build beside the database, named <database>.<process id>.<suffix>: the new
-# database, and the work file of matching (pipelines/events.py).
+# database, and the work file of matching (pipelines/match/events.py).
 BUILD_FILES = ("tmp", "work")
 logger = logging.getLogger(__name__)
 

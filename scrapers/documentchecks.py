@@ -1,6 +1,6 @@
 """The documents spider's pipeline: its findings folded into data/documents.jsonl, its run logged.
 
-When the spider closes, each page check is folded into the document's entry (pipelines/captures.py:
+When the spider closes, each page check is folded into the document's entry (pipelines/archive/captures.py:
 a first capture, or live, changed, gone, error) and each Wayback answer recorded; the file is
 rewritten sorted, and the run gets its line in the run log like any spider's: items (pages
 checked), new (first captures), changed, gone. It fails only if the spider did not finish.
@@ -12,8 +12,8 @@ from pathlib import Path
 
 from scrapy import signals
 
-from pipelines.captures import apply_check, apply_wayback, read_state, write_state
-from pipelines.runlog import append_run
+from pipelines.archive.captures import apply_check, apply_wayback, read_state, write_state
+from pipelines.snapshot.runlog import append_run
 from scrapers.items import DocumentCheck, WaybackCopy
 from scrapers.runs import run_date, run_id, run_line, runs_dir
 

@@ -5,7 +5,7 @@ refused item (a field breaking the data model, an unknown country, text no JSON 
 dropped with a log line naming the field and value, and counted under `frt/dropped/<field>`; a
 value normalisation had to drop is logged and counted under `frt/problems/<reason>`. The record
 then goes, with its position in the source (scrapers/order.py), into the run's Snapshot
-(pipelines/store.py), or, for a worker of a distributed run, to the coordinator
+(pipelines/snapshot/store.py), or, for a worker of a distributed run, to the coordinator
 (scrapers/distributed.py). When the spider closes, the run is finished (scrapers/runs.py: records
 settled in source order, monitors, snapshot committed or kept, run and changes logged) or the
 worker hands its stats over to the coordinator that finishes it.
@@ -18,10 +18,10 @@ import orjson
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
-from pipelines.identify import identify
-from pipelines.normalise import normalise
-from pipelines.store import Snapshot
-from pipelines.validate import InvalidRecord, validate
+from pipelines.clean.identify import identify
+from pipelines.clean.normalise import normalise
+from pipelines.clean.validate import InvalidRecord, validate
+from pipelines.snapshot.store import Snapshot
 from scrapers.distributed import Handover, hand_over
 from scrapers.order import POSITION, position
 from scrapers.runs import finish_run, run_id, snapshot_arguments

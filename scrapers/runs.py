@@ -4,13 +4,13 @@
 by the coordinator after the last worker, over the workers' merged stats and records) alike:
 
 1. the run's records, added to its Snapshot as they came, are settled in source order (see
-   scrapers/order.py and pipelines/store.py);
+   scrapers/order.py and pipelines/snapshot/store.py);
 2. the figures the monitors need are added to the stats: items kept, items seen, the item count
    of the last good full run (data/runs/<spider>.jsonl, or the snapshot's listed rows before the
    first logged run), and the share of items with each field the spider's coverage rules name;
 3. the spidermon suite of scrapers/monitors.py runs; any failure fails the run;
 4. the snapshot is committed if the run did not fail, else kept (nothing known is lost);
-5. the run, and what it changed, are appended to data/runs/ (pipelines/runlog.py). The run's
+5. the run, and what it changed, are appended to data/runs/ (pipelines/snapshot/runlog.py). The run's
    line says whether its snapshot was committed (`snapshot`: "replaced" or "kept") and its
    `run_date`, the date its records were listed on.
 """
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from spidermon.runners import MonitorRunner
 
-from pipelines.runlog import append_changes, append_run, last_good_run, read_runs
-from pipelines.store import Snapshot
+from pipelines.snapshot.runlog import append_changes, append_run, last_good_run, read_runs
+from pipelines.snapshot.store import Snapshot
 from scrapers.monitors import RunMonitors, counts_of
 
 logger = logging.getLogger(__name__)

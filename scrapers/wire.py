@@ -17,7 +17,7 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.utils.httpobj import urlparse_cached
 
-from pipelines.warc import WarcFile
+from pipelines.archive.warc import WarcFile
 from scrapers.runs import run_id
 
 WEB = ("http", "https")

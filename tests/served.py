@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import REPO
 
-from pipelines.identify import identify
-from pipelines.normalise import normalise
-from pipelines.store import Snapshot
-from pipelines.validate import validate
+from pipelines.clean.identify import identify
+from pipelines.clean.normalise import normalise
+from pipelines.clean.validate import validate
+from pipelines.snapshot.store import Snapshot
 from scrapers.pipelines import item_to_record
 
 CHROMIUM = Path("/usr/bin/chromium")

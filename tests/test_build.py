@@ -12,9 +12,9 @@ import yaml
 from conftest import FIXTURES, REPO, crawl
 
 from pipelines.build import build
-from pipelines.curated import CuratedError, load_curated
-from pipelines.records import DuplicateIds, UnsortedSnapshot
-from pipelines.schema import create_tables, dangling_keys
+from pipelines.read.curated import CuratedError, load_curated
+from pipelines.read.records import DuplicateIds, UnsortedSnapshot
+from pipelines.write.schema import create_tables, dangling_keys
 
 DATA = REPO / "data"
 BUILT_AT = "2026-01-01T00:00:00Z"

@@ -23,7 +23,7 @@ from nightly.plan import CAPTURES as CAPTURE_PATHS
 from nightly.plan import Step
 from nightly.redisserver import RedisServer, find
 from nightly.workers import finish, join, open_run, run_distributed
-from pipelines.runlog import read_runs
+from pipelines.snapshot.runlog import read_runs
 
 FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 

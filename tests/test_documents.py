@@ -16,15 +16,15 @@ from conftest import crawl
 from warcio.archiveiterator import ArchiveIterator
 
 from nightly.loopback import CaptureServer
+from pipelines.archive.captures import apply_check, due, read_state, text_sha256, write_state
 from pipelines.build import build
-from pipelines.captures import apply_check, due, read_state, text_sha256, write_state
-from pipelines.identify import document_id, identify
-from pipelines.normalise import normalise
-from pipelines.operations import insert_captures
-from pipelines.runlog import read_runs
-from pipelines.schema import create_tables
-from pipelines.store import Snapshot
-from pipelines.validate import validate
+from pipelines.clean.identify import document_id, identify
+from pipelines.clean.normalise import normalise
+from pipelines.clean.validate import validate
+from pipelines.snapshot.runlog import read_runs
+from pipelines.snapshot.store import Snapshot
+from pipelines.write.operations import insert_captures
+from pipelines.write.schema import create_tables
 from scrapers.items import Deployment, DocumentRef
 from scrapers.pipelines import item_to_record
 

@@ -12,8 +12,8 @@ from conftest import REPO
 from datasette.app import Datasette
 
 from pipelines.build import build
-from pipelines.identify import document_id
-from pipelines.published import UnresolvedIds, read_registry
+from pipelines.clean.identify import document_id
+from pipelines.ledgers.published import UnresolvedIds, read_registry
 
 DATA = REPO / "data"
 FIRST, SECOND = "2026-11-21T00:00:00Z", "2026-12-01T00:00:00Z"

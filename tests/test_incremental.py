@@ -15,9 +15,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from nightly.loopback import CaptureServer
 from nightly.plan import aiid_since, live_step
-from pipelines.runlog import append_run, read_changes, read_runs
-from pipelines.store import read_snapshot
-from pipelines.warc import cdxj_lines, package_wacz, payload_digest
+from pipelines.archive.warc import cdxj_lines, package_wacz, payload_digest
+from pipelines.snapshot.runlog import append_run, read_changes, read_runs
+from pipelines.snapshot.store import read_snapshot
 
 FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 CSV = CAPTURES / "atlas" / "download.csv"

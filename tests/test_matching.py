@@ -6,10 +6,10 @@ from datetime import date
 import pytest
 from conftest import REPO, crawl, shared_file
 
-from pipelines.events import repeating_sources
-from pipelines.matching import AUTO_MERGE, REVIEW, Matcher
-from pipelines.records import Records
-from pipelines.similarity import dates, interval, organisation, person
+from pipelines.match.events import repeating_sources
+from pipelines.match.matching import AUTO_MERGE, REVIEW, Matcher
+from pipelines.match.similarity import dates, interval, organisation, person
+from pipelines.read.records import Records
 
 DATA = REPO / "data"
 

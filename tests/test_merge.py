@@ -3,9 +3,9 @@ combine as README says, and no document is lost."""
 
 import pytest
 
-from pipelines.clusters import Decision, DecisionError, cluster, read_decisions
-from pipelines.matching import Matcher
-from pipelines.merge import Ages, Merger, natural_key
+from pipelines.match.clusters import Decision, DecisionError, cluster, read_decisions
+from pipelines.match.matching import Matcher
+from pipelines.match.merge import Ages, Merger, natural_key
 
 REPEATING = frozenset({"example-incidents"})
 

@@ -17,11 +17,11 @@ from conftest import REPO
 from datasette.app import Datasette
 
 from pipelines.build import build
-from pipelines.identify import identify
-from pipelines.normalise import normalise
-from pipelines.schema import COLUMNS, FACETS, FTS_COLUMNS
-from pipelines.store import Snapshot
-from pipelines.validate import validate
+from pipelines.clean.identify import identify
+from pipelines.clean.normalise import normalise
+from pipelines.clean.validate import validate
+from pipelines.snapshot.store import Snapshot
+from pipelines.write.schema import COLUMNS, FACETS, FTS_COLUMNS
 from scrapers.items import Deployment, DocumentRef, LegalAction, WrongfulArrest
 from scrapers.pipelines import item_to_record
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from conftest import CAPTURES, FIXTURES, crawl
 
 from nightly.loopback import CaptureServer
-from pipelines.runlog import append_run, read_changes, read_runs
+from pipelines.snapshot.runlog import append_run, read_changes, read_runs
 from scrapers.runs import run_id
 
 FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}

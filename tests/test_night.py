@@ -16,8 +16,8 @@ from nightly.checks import resolving_ids
 from nightly.loopback import CRAWL_SETTINGS, CaptureServer
 from nightly.night import Night, run_night
 from nightly.plan import Step
-from pipelines.runlog import read_runs
-from pipelines.store import read_snapshot
+from pipelines.snapshot.runlog import read_runs
+from pipelines.snapshot.store import read_snapshot
 
 SOURCES = {"atlas": "atlas/download.csv", "aiid": "aiid/incidents.csv",
            "example_atlas": "example_atlas/download.csv", "example_aiid": "example_aiid/incidents.csv"}

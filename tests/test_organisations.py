@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipelines.organisations import (
+from pipelines.clean.organisations import (
     alias_ids,
     canonical_name,
     named_organisations,

@@ -7,12 +7,12 @@ import pytest
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from pipelines.dates import UnparseableDate, earliest, parse_date
-from pipelines.identify import canonical_url, document_id, event_id, identify, slug
-from pipelines.normalise import normalise
-from pipelines.places import UnknownPlace, country_code, find_country, locate, region
-from pipelines.store import Snapshot, read_snapshot
-from pipelines.validate import InvalidRecord, validate
+from pipelines.clean.dates import UnparseableDate, earliest, parse_date
+from pipelines.clean.identify import canonical_url, document_id, event_id, identify, slug
+from pipelines.clean.normalise import normalise
+from pipelines.clean.places import UnknownPlace, country_code, find_country, locate, region
+from pipelines.clean.validate import InvalidRecord, validate
+from pipelines.snapshot.store import Snapshot, read_snapshot
 from scrapers.items import Deployment, DocumentRef
 from scrapers.pipelines import EvidencePipeline
 from scrapers.spiders.atlas import AtlasSpider

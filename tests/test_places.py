@@ -8,8 +8,8 @@ import pytest
 import reverse_geocoder
 from conftest import file_response, make_spider, shared_file
 
-from pipelines.normalise import normalise
-from pipelines.places import ADMIN1, locate, region, region_in_english
+from pipelines.clean.normalise import normalise
+from pipelines.clean.places import ADMIN1, locate, region, region_in_english
 from scrapers.spiders.atlas import AtlasSpider
 
 FULL_2020 = "atlas_of_surveillance/atlas_download_20201007_full.csv"

@@ -14,8 +14,8 @@ from conftest import REPO
 from datasette.app import Datasette
 
 from pipelines.build import build
-from pipelines.identify import document_id
-from pipelines.redact import RedactionError, Redactor
+from pipelines.clean.identify import document_id
+from pipelines.ledgers.redact import RedactionError, Redactor
 
 DATA = REPO / "data"
 ROW = "arrest-us-jefferson-parish-2022"

@@ -2,8 +2,8 @@
 
 import sqlite_utils
 
-from pipelines.rows import RowWriter
-from pipelines.schema import create_tables
+from pipelines.write.rows import RowWriter
+from pipelines.write.schema import create_tables
 
 
 def record(record_id, document, first_seen, last_seen, **fields):

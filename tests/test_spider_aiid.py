@@ -10,7 +10,7 @@ from conftest import CAPTURES, FIXTURES, crawl, file_response, make_spider, shar
 from scrapy.exceptions import CloseSpider
 
 from nightly.loopback import CaptureServer
-from pipelines.runlog import read_runs
+from pipelines.snapshot.runlog import read_runs
 from scrapers.items import Deployment, LegalAction, WrongfulArrest
 from scrapers.spiders.aiid import GRAPHQL_URL, AiidSpider
 

@@ -9,7 +9,7 @@ from dataclasses import asdict
 import pytest
 from conftest import CAPTURES, FIXTURES, crawl, file_response, make_spider, shared_file
 
-from pipelines.runlog import read_changes, read_runs
+from pipelines.snapshot.runlog import read_changes, read_runs
 from scrapers.spiders.atlas import AtlasSpider
 
 FULL_2020 = "atlas_of_surveillance/atlas_download_20201007_full.csv"

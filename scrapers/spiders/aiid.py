@@ -24,7 +24,7 @@ from urllib.request import url2pathname
 
 import scrapy
 
-from pipelines.places import find_country
+from pipelines.clean.places import find_country
 from scrapers.items import Deployment, DocumentRef, LegalAction, WrongfulArrest
 from scrapers.sourceerror import stop
 

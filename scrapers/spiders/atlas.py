@@ -12,7 +12,7 @@ import re
 
 import scrapy
 
-from pipelines.dates import earliest
+from pipelines.clean.dates import earliest
 from scrapers.items import Deployment, DocumentRef
 from scrapers.sourceerror import stop
 

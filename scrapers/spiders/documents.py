@@ -1,7 +1,7 @@
 """The pages the evidence cites: each fetched politely, captured, and checked again later.
 
 Not a source of rows: it reads the documents the snapshots and curated files cite, and
-pipelines/captures.py chooses which are due tonight (never captured first, then the longest
+pipelines/archive/captures.py chooses which are due tonight (never captured first, then the longest
 unchecked). Each page is fetched like any other request (robots.txt obeyed, one request at a time
 per site, a conditional request when a copy is cached), the answer goes to the run's WARC file
 (scrapers/wire.py), and the spider yields what it found: status, sha256 of the body and of its
@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 import scrapy
 from scrapy.http import HtmlResponse, TextResponse
 
-from pipelines.captures import cited, due, read_state, text_sha256
-from pipelines.records import Records
-from pipelines.warc import content_sha256
+from pipelines.archive.captures import cited, due, read_state, text_sha256
+from pipelines.archive.warc import content_sha256
+from pipelines.read.records import Records
 from scrapers.documentchecks import documents_file
 from scrapers.items import DocumentCheck, WaybackCopy
 

@@ -26,9 +26,9 @@ import sqlite3
 import unicodedata
 from pathlib import Path
 
-from pipelines.ledgers import read_ledger
-from pipelines.schema import COLUMNS
+from pipelines.ledgers.files import read_ledger
 from pipelines.vocab import EVENT_TABLES
+from pipelines.write.schema import COLUMNS
 
 MARK = "[redacted]"
 FIELDS = {"id", "fields", "reason", "date"}

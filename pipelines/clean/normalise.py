@@ -5,10 +5,10 @@ from the record and reported as a problem; the evidence itself is kept. An unkno
 the exception: without it a record cannot be placed at all, so it is refused.
 """
 
-from pipelines.dates import parse_date_or_reason
-from pipelines.organisations import canonicalise
-from pipelines.places import UnknownPlace, country_code, locate, region
-from pipelines.validate import InvalidRecord
+from pipelines.clean.dates import parse_date_or_reason
+from pipelines.clean.organisations import canonicalise
+from pipelines.clean.places import UnknownPlace, country_code, locate, region
+from pipelines.clean.validate import InvalidRecord
 
 TEXT_FIELDS = ("title", "summary", "place", "county", "operator", "agency", "system", "person",
                "charges", "outcome", "lawsuit", "settlement", "jurisdiction", "scope", "target",

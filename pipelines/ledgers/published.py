@@ -7,7 +7,7 @@ aliases (their URLs redirect) and the tombstones (their URLs say why the row is 
 checks that every registered id is still a row, an alias or a tombstone, and fails naming those
 that are not; `python -m pipelines.build --register` then registers the ids it publishes for the
 first time.
-The registered day is also an id's age when a merge keeps the oldest id (pipelines/merge.py). The
+The registered day is also an id's age when a merge keeps the oldest id (pipelines/match/merge.py). The
 file is committed, so it holds in a shallow CI clone where git history does not.
 """
 

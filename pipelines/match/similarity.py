@@ -16,8 +16,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from pipelines.identify import slug
-from pipelines.organisations import main_name, organisation_id
+from pipelines.clean.identify import slug
+from pipelines.clean.organisations import main_name, organisation_id
 
 NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 # Words every police force or office has: "Detroit Police Department" and "Woodbridge Police

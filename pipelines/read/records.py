@@ -20,9 +20,9 @@ from typing import NamedTuple
 
 import orjson
 
-from pipelines.curated import load_curated
-from pipelines.organisations import canonicalise
-from pipelines.runlog import last_good_run, read_runs
+from pipelines.clean.organisations import canonicalise
+from pipelines.read.curated import load_curated
+from pipelines.snapshot.runlog import last_good_run, read_runs
 
 CURATED = -1
 
@@ -40,7 +40,7 @@ class DuplicateIds(ValueError):
 
 
 class UnsortedSnapshot(ValueError):
-    """A snapshot whose lines are not in id order (pipelines/store.py writes them sorted)."""
+    """A snapshot whose lines are not in id order (pipelines/snapshot/store.py writes them sorted)."""
 
 
 def last_listed(runs_dir: Path, spider: str) -> str | None:

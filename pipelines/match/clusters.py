@@ -4,7 +4,7 @@ data/decisions.csv records what a person decided about a pair of rows:
 `left_id,right_id,decision,who,when`, the decision being `same` or `different`. A decision always
 wins over the score: `same` joins the two rows (even rows of two tables, or two curated rows),
 `different` keeps them apart whatever their score. Then the automatic matches
-(pipelines/matching.py) join rows, best score first, unless the join would put in one cluster two
+(pipelines/match/matching.py) join rows, best score first, unless the join would put in one cluster two
 rows a person called different, or two rows of a source that does not repeat events (the Atlas
 row of an agency's second programme, a second curated row). A refused join, and every match in the
 review band, becomes a row of `match_candidates` for a person to decide.
@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.ledgers import ISO_DAY, read_csv_ledger
-from pipelines.matching import Match
+from pipelines.ledgers.files import ISO_DAY, read_csv_ledger
+from pipelines.match.matching import Match
 from pipelines.vocab import MATCH_DECISIONS
 
 FIELDS = ("left_id", "right_id", "decision", "who", "when")

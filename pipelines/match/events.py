@@ -1,15 +1,15 @@
 """One event, one row: from the sources' records to the rows of the published events.
 
 Three steps, each a method the build calls in turn:
-1. `collect` reads every record once (pipelines/records.py) and keeps on disk, in a work file
+1. `collect` reads every record once (pipelines/read/records.py) and keeps on disk, in a work file
    beside the database, what matching needs of it: its table, source and where it was read, the
    fields matching compares, its blocking keys and the documents it cites. Withdrawn records are
-   set aside for their tombstones (pipelines/tombstones.py).
-2. `match` scores only the rows that share a useful block (pipelines/matching.py) and clusters
-   them with people's decisions (pipelines/clusters.py).
-3. `write` reads the records again and writes each event's rows once (pipelines/rows.py): a record
+   set aside for their tombstones (pipelines/ledgers/tombstones.py).
+2. `match` scores only the rows that share a useful block (pipelines/match/matching.py) and clusters
+   them with people's decisions (pipelines/match/clusters.py).
+3. `write` reads the records again and writes each event's rows once (pipelines/write/rows.py): a record
    no other matched as itself, the records of one cluster merged under its oldest id
-   (pipelines/merge.py), read again from where they were read.
+   (pipelines/match/merge.py), read again from where they were read.
 Memory grows with the rows that may match, not with all rows.
 """
 
@@ -22,15 +22,15 @@ from pathlib import Path
 import orjson
 import yaml
 
-from pipelines.aliases import OrganisationAliases, forget_names
-from pipelines.clusters import cluster, read_decisions
-from pipelines.matching import MAX_BLOCK, Matcher, block_keys
-from pipelines.merge import Ages, Merger, combine, duplicate_aliases
-from pipelines.records import RecordAddress, Records
-from pipelines.rows import RowWriter
-from pipelines.tombstones import read_tombstones, tombstone_rows, without_withdrawn_documents
+from pipelines.ledgers.aliases import OrganisationAliases, forget_names
+from pipelines.ledgers.tombstones import read_tombstones, tombstone_rows, without_withdrawn_documents
+from pipelines.match.clusters import cluster, read_decisions
+from pipelines.match.matching import MAX_BLOCK, Matcher, block_keys
+from pipelines.match.merge import Ages, Merger, combine, duplicate_aliases
+from pipelines.read.records import RecordAddress, Records
+from pipelines.write.rows import RowWriter
 
-# The fields matching compares (pipelines/matching.py), kept for each record.
+# The fields matching compares (pipelines/match/matching.py), kept for each record.
 MATCHED = ("id", "table", "source", "country", "region_code", "date", "date_precision", "person",
            "agency", "operator", "target", "jurisdiction", "kind", "vendors", "place")
 SEPARATOR = "\x1f"

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.identify import NAMES_CACHED, slug
-from pipelines.places import _key
+from pipelines.clean.identify import NAMES_CACHED, slug
+from pipelines.clean.places import _key
 from pipelines.vocab import ORGANISATION_KINDS
 
 ROLE_FIELDS = {"operator": "operator", "agency": "agency", "target": "target"}
-ORGANISATIONS_FILE = Path(__file__).resolve().parent.parent / "data" / "curated" / "organisations.yml"
+ORGANISATIONS_FILE = Path(__file__).resolve().parents[2] / "data" / "curated" / "organisations.yml"
 PARENTHESIS = re.compile(r"\s*\([^()]*(?:\)|$)")
 KIND_PATTERNS = (
     ("court", re.compile(r"\bcourt\b|tribunal|\bvara\b|juzgado", re.I)),

@@ -13,9 +13,9 @@ import datetime
 import json
 import sqlite3
 
-from pipelines.organisations import named_organisations, organisation_id, organisation_kind, registry
-from pipelines.schema import COLUMNS
+from pipelines.clean.organisations import named_organisations, organisation_id, organisation_kind, registry
 from pipelines.vocab import EVENT_TABLES
+from pipelines.write.schema import COLUMNS
 
 BATCH = 5_000
 PLAIN = frozenset({str, int, float, type(None)})
@@ -83,7 +83,7 @@ def document_row(document: dict, record: dict) -> tuple:
 
 
 class RowWriter:
-    """Writes records' rows into an open database whose tables exist (pipelines/schema.py), starting
+    """Writes records' rows into an open database whose tables exist (pipelines/write/schema.py), starting
     with the organisations of the curated registry (data/curated/organisations.yml)."""
 
     def __init__(self, conn: sqlite3.Connection):

@@ -17,8 +17,8 @@ every vendor, keeps the earliest first_seen and latest last_seen, and is listed 
 
 import re
 
-from pipelines.identify import event_id
-from pipelines.organisations import named_organisations
+from pipelines.clean.identify import event_id
+from pipelines.clean.organisations import named_organisations
 
 CURATED = "curated"
 EMPTY = (None, "", [])

@@ -1,7 +1,7 @@
 """Id aliases: every retired id, and the row it resolves to today.
 
 Aliases come from four places: ids a source declares duplicates (AIID's duplicates.csv), ids retired
-by a merge (pipelines/merge.py), the ids other names of an organisation would give (its other
+by a merge (pipelines/match/merge.py), the ids other names of an organisation would give (its other
 spellings in data/curated/organisations.yml, a field's whole text), and data/aliases.csv
 (`alias,id,reason,since`), where a maintainer points an id that changed for another reason (a
 document whose URL was corrected, an event that moved to another table) to its new id.
@@ -12,9 +12,8 @@ every alias must end at a row or a tombstone, or the build stops and says which.
 from functools import lru_cache
 from pathlib import Path
 
-from pipelines.identify import NAMES_CACHED, slug
-from pipelines.ledgers import read_csv_ledger
-from pipelines.organisations import (
+from pipelines.clean.identify import NAMES_CACHED, slug
+from pipelines.clean.organisations import (
     ROLE_FIELDS,
     alias_ids,
     canonical_name,
@@ -22,7 +21,8 @@ from pipelines.organisations import (
     names_in,
     organisation_id,
 )
-from pipelines.places import _key as name_key
+from pipelines.clean.places import _key as name_key
+from pipelines.ledgers.files import read_csv_ledger
 
 FIELDS = ("alias", "id", "reason", "since")
 

@@ -21,7 +21,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from pipelines.store import dumps
+from pipelines.snapshot.store import dumps
 
 LIVE_STATUSES = ("live", "changed", "gone", "error")
 GONE = (404, 410)

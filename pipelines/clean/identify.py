@@ -2,7 +2,7 @@
 
 Events take `<prefix>-<source>-<the source's own id>`; curated rows carry the id their curator
 wrote. Documents take `doc-<hash of the canonical URL>`; organisations take the id of their
-canonical name (pipelines/organisations.py).
+canonical name (pipelines/clean/organisations.py).
 No id is built from row order, a clock or a random number, and none contains a person's name.
 """
 

@@ -11,8 +11,8 @@ documents and organisations no other row names get tombstones of their own.
 
 from pathlib import Path
 
-from pipelines.ledgers import read_ledger
-from pipelines.organisations import named_organisations, organisation_id
+from pipelines.clean.organisations import named_organisations, organisation_id
+from pipelines.ledgers.files import read_ledger
 from pipelines.vocab import ID_PREFIXES
 
 FIELDS = {"id", "reason", "date"}

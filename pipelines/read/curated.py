@@ -11,9 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.identify import identify
-from pipelines.normalise import normalise
-from pipelines.validate import InvalidRecord, validate
+from pipelines.clean.identify import identify
+from pipelines.clean.normalise import normalise
+from pipelines.clean.validate import InvalidRecord, validate
 from pipelines.vocab import EVENT_TABLES
 from scrapers.items import ITEM_TYPES
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import orjson
 
-from pipelines.identify import short_hash
+from pipelines.clean.identify import short_hash
 
 BOOKKEEPING = ("first_seen", "last_seen", "listed")
 BOOKKEEPING_KEYS = frozenset(BOOKKEEPING)

@@ -1,8 +1,8 @@
 """The operations tables: every spider run, what each run changed, and the captured documents.
 
-`insert_run_log` writes the run log (<data>/runs/, pipelines/runlog.py) into `runs` and
+`insert_run_log` writes the run log (<data>/runs/, pipelines/snapshot/runlog.py) into `runs` and
 `changes`; `insert_captures` writes the captures of the cited documents (<data>/documents.jsonl,
-pipelines/captures.py) into `captures`, and gives each captured document's row in `documents` the
+pipelines/archive/captures.py) into `captures`, and gives each captured document's row in `documents` the
 sha256 of its first capture, when it was taken, its Wayback Machine copy when the source named no
 archived copy, and its live status. Dicts and lists (HTTP status counts, refused items by reason,
 the diff of a changed row) are JSON text.
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from pipelines.captures import read_state
-from pipelines.runlog import read_changes, read_runs
-from pipelines.schema import COLUMNS
+from pipelines.archive.captures import read_state
+from pipelines.snapshot.runlog import read_changes, read_runs
+from pipelines.write.schema import COLUMNS
 
 
 def _json(value):

@@ -2,7 +2,7 @@
 
 Rows are compared only when they share a blocking key: country and year, the organisation that
 acted (agency, operator, target), the person's last name, or a document only the two of them cite.
-A pair is scored on normalised fields (pipelines/similarity.py) with the weights of its table: the
+A pair is scored on normalised fields (pipelines/match/similarity.py) with the weights of its table: the
 weighted mean of the fields both rows know. A pair is refused outright when the two rows are in
 different countries, when the field that names the event's subject (the person arrested, the
 operator, the target or jurisdiction) is known on both sides and disagrees, when a deployment is in
@@ -22,7 +22,7 @@ from functools import cached_property, partial
 from itertools import chain, combinations, product
 from typing import NamedTuple
 
-from pipelines import similarity
+from pipelines.match import similarity
 
 AUTO_MERGE = 0.85
 # A blocking key shared by more rows than this (one country and year, at scale) says nothing about
@@ -117,7 +117,7 @@ COMPARATORS = {"person": similarity.names, **dict.fromkeys(ORGANISATION_FIELDS, 
 
 
 class Prepared(NamedTuple):
-    """What a pair's comparators take of a record, each value prepared once (pipelines/similarity.py)."""
+    """What a pair's comparators take of a record, each value prepared once (match/similarity.py)."""
 
     table: str
     country: str | None

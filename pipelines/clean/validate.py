@@ -6,7 +6,7 @@ A record is a plain dict: the fields of one item type (scrapers/items.py) plus i
 from numbers import Number
 
 from pipelines import vocab
-from pipelines.identify import check_curated_id
+from pipelines.clean.identify import check_curated_id
 
 REQUIRED = ("source", "source_id", "title")
 VOCABULARIES = {

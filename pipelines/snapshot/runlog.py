@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from pipelines.store import dumps
+from pipelines.snapshot.store import dumps
 
 STATUSES = ("ok", "partial", "failed", "skipped")
 COMMITTED = ("ok", "partial")
