@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from datasette import hookimpl
 from datasette.utils import tilde_decode
 
-from pipelines.places import country_name
+from pipelines.clean.places import country_name
 from pipelines.vocab import EVENT_KINDS, EVENT_TABLES
 from publish.cite import Reference, bibtex, content_hash, csl_json, plain_text
 
