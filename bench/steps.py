@@ -42,10 +42,11 @@ def run_build(db: Path, items: Path, code: Path) -> dict:
     sys.path.insert(0, str(code))  # the checkout's pipelines package comes first: this process runs its code
     database = importlib.import_module("pipelines.build")
     started = time.perf_counter()
-    counts = database.build(db, items_dir=items, curated_dir=DATA / "curated", sources_file=DATA / "sources.yml",
-                            aliases_file=items.parent / "aliases.csv", decisions_file=DATA / "decisions.csv",
-                            tombstones_file=DATA / "tombstones.yml", redactions_file=DATA / "redactions.yml",
-                            published_file=DATA / "published_ids.txt", built_at=BUILT_AT)
+    counts = database.build(db, items_dir=items, built_at=BUILT_AT, aliases_file=items.parent / "aliases.csv",
+                            curated_dir=DATA / "curated", sources_file=DATA / "sources.yml",
+                            decisions_file=DATA / "decisions.csv", tombstones_file=DATA / "tombstones.yml",
+                            redactions_file=DATA / "redactions.yml",
+                            published_file=DATA / "published_ids.txt")
     seconds = time.perf_counter() - started
     commit = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
