@@ -93,6 +93,7 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.2)
+        self.__exit__()  # a server that never answered is not left running
         raise RuntimeError(f"the server on port {self.port} did not answer within 600 s")
 
     def __exit__(self, *exc):
