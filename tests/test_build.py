@@ -41,11 +41,19 @@ def write_curated(directory, rows=(CURATED_ROW,), claims=(CLAIM,)):
     return directory
 
 
-@pytest.fixture
-def inputs(tmp_path):
-    items = tmp_path / "items"
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    """One real crawl of the synthetic Atlas (two deployments) per module."""
+    items = tmp_path_factory.mktemp("crawled") / "items"
     code, _, log = crawl("atlas", items, f"start_url={(FIXTURES / 'atlas_synthetic.csv').as_uri()}")
     assert code == 0, log
+    return items
+
+
+@pytest.fixture
+def inputs(tmp_path, crawled):
+    """The crawl's snapshot copied into this test's folder, and a curated folder beside it."""
+    items = shutil.copytree(crawled, tmp_path / "items")
     return items, write_curated(tmp_path / "curated")
 
 

@@ -7,9 +7,11 @@ incidents newer than the highest its snapshot holds.
 
 import hashlib
 import json
+import shutil
 import zipfile
 from datetime import date
 
+import pytest
 from conftest import CAPTURES, FIXTURES, REPO, crawl
 from warcio.archiveiterator import ArchiveIterator
 
@@ -23,18 +25,33 @@ FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 CSV = CAPTURES / "atlas" / "download.csv"
 
 
-def atlas_twice(tmp_path, change=None):
-    """Crawl the Atlas capture twice over loopback; `change(server)` runs between the two."""
-    items = tmp_path / "items"
+@pytest.fixture(scope="module")
+def atlas_twice(tmp_path_factory):
+    """The Atlas capture crawled over loopback, then crawled again from a copy of that first crawl
+    twice: once unchanged, once after a test edit of the CSV. For each second crawl: its items
+    folder, the two runs of its run log and the requests it made."""
+    root = tmp_path_factory.mktemp("incremental")
+    changed = root / "download.csv"
+    changed.write_text(CSV.read_text().replace("hired DataWorks Plus in 2017",
+                                               "hired DataWorks Plus in 2017 (a test edit)"))
+    first = root / "first" / "items"
+    nights = {}
     with CaptureServer(CAPTURES) as server:
         url = f"start_url={server.url('atlas/download.csv')}"
-        assert crawl("atlas", items, url, settings=FAST)[0] == 0
-        first = len(server.requests())
-        if change:
-            change(server)
-        assert crawl("atlas", items, url, settings=FAST)[0] == 0
-        second = server.requests()[first:]
-    return items, read_runs(items / "runs", "atlas"), second
+        assert crawl("atlas", first, url, settings=FAST)[0] == 0
+        for name in ("unchanged", "changed"):
+            items = shutil.copytree(first, root / name / "items")
+            if name == "changed":
+                server.replace("atlas/download.csv", changed)
+            before = len(server.requests())
+            assert crawl("atlas", items, url, settings=FAST)[0] == 0
+            nights[name] = items, read_runs(items / "runs", "atlas"), server.requests()[before:]
+    return nights
+
+
+@pytest.fixture
+def unchanged(atlas_twice):
+    return atlas_twice["unchanged"]
 
 
 def records(warc_path):
@@ -42,8 +59,8 @@ def records(warc_path):
         return [(r.rec_type, r.rec_headers, r.content_stream().read()) for r in ArchiveIterator(handle)]
 
 
-def test_an_unchanged_source_costs_only_304s(tmp_path):
-    items, (first, second), requests = atlas_twice(tmp_path)
+def test_an_unchanged_source_costs_only_304s(unchanged):
+    items, (first, second), requests = unchanged
     assert first["http_status"] == {"200": 2} and first["conditional"] == 0
     assert second["http_status"] == {"304": 2} and second["requests"] == second["conditional"] == 2
     assert [(r.path, r.status, r.conditional) for r in requests] == [
@@ -52,8 +69,8 @@ def test_an_unchanged_source_costs_only_304s(tmp_path):
     assert [c for c in read_changes(items / "runs") if c["run"] == second["run"]] == []
 
 
-def test_the_answers_are_kept_in_warc_files(tmp_path):
-    items, (first, second), _ = atlas_twice(tmp_path)
+def test_the_answers_are_kept_in_warc_files(unchanged):
+    items, (first, second), _ = unchanged
     body = CSV.read_bytes()
     [name] = first["archives"]
     responses = [(h, payload) for kind, h, payload in records(items / "archive" / name) if kind == "response"]
@@ -65,8 +82,8 @@ def test_the_answers_are_kept_in_warc_files(tmp_path):
     assert revisit.get_header("WARC-Payload-Digest") == payload_digest(body)
 
 
-def test_a_night_is_packaged_as_a_wacz(tmp_path):
-    items, runs, _ = atlas_twice(tmp_path)
+def test_a_night_is_packaged_as_a_wacz(unchanged, tmp_path):
+    items, runs, _ = unchanged
     warcs = [items / "archive" / run["archives"][0] for run in runs]
     wacz = package_wacz(warcs, tmp_path / "night.wacz", title="test night")
     with zipfile.ZipFile(wacz) as archive:
@@ -85,12 +102,8 @@ def test_a_night_is_packaged_as_a_wacz(tmp_path):
     assert statuses == ["200", "200", "304", "304"]
 
 
-def test_a_changed_source_is_fetched_again_and_its_change_logged(tmp_path):
-    changed = tmp_path / "download.csv"
-    changed.write_text(CSV.read_text().replace("hired DataWorks Plus in 2017",
-                                               "hired DataWorks Plus in 2017 (a test edit)"))
-    items, (first, second), requests = atlas_twice(
-        tmp_path, lambda server: server.replace("atlas/download.csv", changed))
+def test_a_changed_source_is_fetched_again_and_its_change_logged(atlas_twice):
+    items, (first, second), requests = atlas_twice["changed"]
     assert [(r.path, r.status) for r in requests] == [("/robots.txt", 304), ("/atlas/download.csv", 200)]
     assert (second["changed"], second["unchanged"]) == (1, 14)
     [change] = [c for c in read_changes(items / "runs") if c["run"] == second["run"]]

@@ -5,9 +5,11 @@ snapshot must stay byte for byte as it was; a good run logs its changes.
 """
 
 import json
+import shutil
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+import pytest
 from conftest import CAPTURES, FIXTURES, crawl
 
 from nightly.loopback import CaptureServer
@@ -26,16 +28,25 @@ def last_run(items, spider="atlas"):
     return read_runs(items / "runs", spider)[-1]
 
 
-def seeded(tmp_path):
-    """A snapshot from a good run of the demo capture (15 deployments), and its bytes."""
-    items = tmp_path / "items"
+@pytest.fixture(scope="module")
+def good_crawl(tmp_path_factory):
+    """A good run of the demo capture (15 deployments), crawled once per module."""
+    items = tmp_path_factory.mktemp("good") / "items"
     code, _, log = atlas(items, CAPTURES / "atlas" / "download.csv")
     assert code == 0 and last_run(items)["status"] == "ok", log
+    return items
+
+
+@pytest.fixture
+def seeded(good_crawl, tmp_path):
+    """This test's copy of the good run's folder (snapshot, run log, archive, cache), and the
+    snapshot's bytes."""
+    items = shutil.copytree(good_crawl, tmp_path / "items")
     return items, (items / "atlas.jsonl").read_bytes()
 
 
-def test_a_good_run_is_logged_with_its_changes(tmp_path):
-    items, _ = seeded(tmp_path)
+def test_a_good_run_is_logged_with_its_changes(seeded):
+    items, _ = seeded
     run = last_run(items)
     assert run["status"] == "ok" and run["snapshot"] == "replaced" and run["mode"] == "full"
     assert (run["items"], run["new"], run["changed"], run["gone"], run["dropped"]) == (15, 15, 0, 0, 0)
@@ -47,8 +58,8 @@ def test_a_good_run_is_logged_with_its_changes(tmp_path):
                           "change": "added", "diff": None}
 
 
-def test_finished_cleanly_trips_on_an_html_page(tmp_path):
-    items, before = seeded(tmp_path)
+def test_finished_cleanly_trips_on_an_html_page(seeded):
+    items, before = seeded
     atlas(items, FIXTURES / "atlas_error_page.html")
     run = last_run(items)
     assert run["status"] == "failed" and run["snapshot"] == "kept" and run["finish_reason"] == "not_csv"
@@ -56,8 +67,8 @@ def test_finished_cleanly_trips_on_an_html_page(tmp_path):
     assert (items / "atlas.jsonl").read_bytes() == before
 
 
-def test_source_answered_trips_on_http_500(tmp_path):
-    items, before = seeded(tmp_path)
+def test_source_answered_trips_on_http_500(seeded):
+    items, before = seeded
     with CaptureServer(CAPTURES) as server:
         server.fail("atlas/download.csv", 500)
         atlas(items, server.url("atlas/download.csv"))
@@ -70,8 +81,8 @@ def test_source_answered_trips_on_http_500(tmp_path):
     assert (items / "atlas.jsonl").read_bytes() == before
 
 
-def test_item_count_trips_on_a_collapse_against_the_last_good_run(tmp_path):
-    items, before = seeded(tmp_path)
+def test_item_count_trips_on_a_collapse_against_the_last_good_run(seeded):
+    items, before = seeded
     atlas(items, FIXTURES / "atlas_synthetic.csv")
     run = last_run(items)
     assert run["status"] == "failed" and run["items"] == 2
