@@ -1,9 +1,11 @@
-"""A test night over loopback: four sources, three of them broken on the second night.
+"""A test night over loopback: three sources, two of them broken on the second night.
 
-Night 1 runs every source healthy. On night 2 the Atlas answers HTTP 500, the AIID serves an
-HTML error page instead of its CSV, the third source renamed a column, and the fourth did not
-change. The summary must name each problem; the three broken sources keep their rows; the
-unchanged source costs only conditional requests answered "304 Not Modified"; the night exits 1.
+Night 1 runs every source healthy. On night 2 the AIID serves an HTML error page instead of its
+CSV, the second source (the Atlas spider on a synthetic capture) renamed a column, and the third
+(the AIID spider on a synthetic capture) did not change. The summary must name each problem; the
+broken sources keep their rows; the unchanged source costs only conditional requests answered
+"304 Not Modified"; the night exits 1. (A source answering HTTP 500, retried then given up, is
+tests/test_monitors.py's test_source_answered_trips_on_http_500.)
 """
 
 import shutil
@@ -19,8 +21,8 @@ from nightly.plan import Step
 from pipelines.snapshot.runlog import read_runs
 from pipelines.snapshot.store import read_snapshot
 
-SOURCES = {"atlas": "atlas/download.csv", "aiid": "aiid/incidents.csv",
-           "example_atlas": "example_atlas/download.csv", "example_aiid": "example_aiid/incidents.csv"}
+SOURCES = {"aiid": "aiid/incidents.csv", "example_atlas": "example_atlas/download.csv",
+           "example_aiid": "example_aiid/incidents.csv"}
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +30,6 @@ def nights(tmp_path_factory):
     """Run both nights once; return what the tests look at."""
     tmp = tmp_path_factory.mktemp("night")
     root = tmp / "captures"
-    shutil.copytree(CAPTURES / "atlas", root / "atlas")
     shutil.copytree(CAPTURES / "aiid", root / "aiid")
     (root / "example_atlas").mkdir()
     shutil.copy(FIXTURES / "atlas_synthetic.csv", root / "example_atlas" / "download.csv")
@@ -51,7 +52,6 @@ def nights(tmp_path_factory):
         first_code, first = run_night(steps, night("2026-11-21"))
         snapshots = {s: (data / "items" / f"{s}.jsonl").read_bytes() for s in SOURCES}
         first_requests = len(server.requests())
-        server.fail("atlas/download.csv", 500)
         server.replace("aiid/incidents.csv", FIXTURES / "atlas_error_page.html")
         server.replace("example_atlas/download.csv", FIXTURES / "atlas_renamed_columns.csv")
         second_code, second = run_night(steps, night("2026-11-22"))
@@ -66,39 +66,36 @@ def test_the_first_night_is_healthy(nights):
     code, summary = nights["first"]
     assert code == 0, summary
     assert {s: runs[0]["status"] for s, runs in nights["runs"].items()} == {
-        "atlas": "ok", "aiid": "ok", "example_atlas": "partial", "example_aiid": "ok"}
+        "aiid": "ok", "example_atlas": "partial", "example_aiid": "ok"}
     assert "| example_atlas | partial | 2 | 2 | 0 | 0 | 1 (source_id 1) |" in summary
 
 
 def test_the_second_night_needs_a_human(nights):
     code, summary = nights["second"]
     assert code == 1
-    assert summary.startswith("# Nightly 2026-11-22: needs a human (atlas failed, aiid failed, "
-                              "example_atlas failed, example_aiid ok +0 ~0 -0; failed: atlas, aiid, "
-                              "example_atlas)")
+    assert summary.startswith("# Nightly 2026-11-22: needs a human (aiid failed, example_atlas failed, "
+                              "example_aiid ok +0 ~0 -0; failed: aiid, example_atlas)")
 
 
 def test_the_summary_names_each_problem(nights):
     _, summary = nights["second"]
     url = nights["server"].url
-    assert (f"- **atlas** (failed): HTTP 500 from {url('atlas/download.csv')}; "
-            "1 request(s) given up after retries\n") in summary
     assert (f"- **aiid** (failed): {url('aiid/incidents.csv')} is not CSV but markup "
             "(starts '<!DOCTYPE html>") in summary
     assert (f"- **example_atlas** (failed): {url('example_atlas/download.csv')} lacks columns "
             "['Agency']") in summary
     assert "**example_aiid**" not in summary
-    assert "| atlas | FAILED | 0 | - | - | - | 0 |" in summary
+    assert "| aiid | FAILED | 0 | - | - | - | 0 |" in summary
     assert "| example_aiid | ok | 3 | 0 | 0 | 0 | 0 |" in summary
 
 
 def test_the_broken_sources_keep_their_rows(nights):
     data, before = nights["data"], nights["snapshots"]
-    for spider in ("atlas", "aiid", "example_atlas"):
+    for spider in ("aiid", "example_atlas"):
         assert (data / "items" / f"{spider}.jsonl").read_bytes() == before[spider]
         assert nights["runs"][spider][-1]["snapshot"] == "kept"
     published = resolving_ids(data / "evidence.db")  # rows, or aliases of rows merged by the build
-    for spider in ("atlas", "aiid", "example_atlas"):
+    for spider in ("aiid", "example_atlas"):
         ids = set(read_snapshot(data / "items" / f"{spider}.jsonl"))
         assert ids and ids <= published
 
@@ -112,13 +109,6 @@ def test_the_unchanged_source_costs_only_conditional_requests(nights):
     assert all(r.conditional and r.status == 304 for r in own)
 
 
-def test_the_http_500_was_retried_then_given_up(nights):
-    run = nights["runs"]["atlas"][-1]
-    assert run["http_status"] == {"304": 1, "500": 4}  # robots.txt, then the CSV and its 3 retries
-    atlas = [r for r in nights["requests"] if r.path == "/atlas/download.csv"]
-    assert [r.status for r in atlas] == [500] * 4
-
-
 def test_the_database_holds_every_run_and_change(nights):
     with sqlite3.connect(nights["data"] / "evidence.db") as conn:
         runs = conn.execute("select spider, status, snapshot, http_status from runs "
@@ -126,9 +116,8 @@ def test_the_database_holds_every_run_and_change(nights):
         changes = dict(conn.execute("select change, count(*) from changes where run like 'example_atlas-%' "
                                     "group by change"))
         total = conn.execute("select count(*) from runs").fetchone()[0]
-    assert total == 8
+    assert total == 6
     assert runs == [("aiid", "failed", "kept", '{"200": 1, "304": 2}'),
-                    ("atlas", "failed", "kept", '{"304": 1, "500": 4}'),
                     ("example_aiid", "ok", "replaced", '{"200": 3}'),
                     ("example_aiid", "ok", "replaced", '{"304": 3}'),
                     ("example_atlas", "failed", "kept", '{"200": 1, "304": 1}')]
