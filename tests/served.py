@@ -33,7 +33,6 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
 SERVE_OPTIONS = ["-m", "metadata.yml", "--plugins-dir", "plugins", "--template-dir", "templates",
                  "--static", "assets:static", "--setting", "suggest_facets", "off"]
 PREFERRED_PORT = 8950
-SCREENSHOTS = REPO / "docs" / "screenshots"
 
 
 def write_items(items_dir: Path, source: str, items: list, run_date: str) -> None:
@@ -149,9 +148,3 @@ def offline_page(browser, base: str, outside: list[str], **context_options):
     finally:
         context.close()
 
-
-def screenshot(page, name: str, **options) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), **options)
-    return path
