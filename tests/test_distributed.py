@@ -1,8 +1,9 @@
 """Distributed runs under scrapy-redis, with a real redis-server on loopback.
 
 Two workers share a source's run (the AIID's: its capture takes more than one request): no request
-is fetched twice, and the snapshot is byte for byte that of a single-process run. A failing source fails the shared run and keeps its rows; a
-worker started with `join` for an open run counts as one of its workers.
+is fetched twice, and the snapshot is byte for byte that of a single-process run. A failing source
+fails the shared run and keeps its rows; a worker started with `join` for an open run counts as
+one of its workers.
 
 redis-server comes from the Debian package (`make test` installs it when run as root). Where it
 is missing these tests skip, saying so, except with CI=true, where they fail.
