@@ -18,11 +18,13 @@ import orjson
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
+from pipelines.clean import places
 from pipelines.clean.identify import identify
 from pipelines.clean.normalise import normalise
 from pipelines.clean.validate import InvalidRecord, validate
 from pipelines.snapshot.store import Snapshot
 from scrapers.distributed import Handover, hand_over
+from scrapers.items import DocumentRef
 from scrapers.order import POSITION, position
 from scrapers.runs import finish_run, run_id, snapshot_arguments
 
@@ -36,8 +38,9 @@ def item_to_record(item) -> dict:
     less the position scrapers/order.py stamped on it."""
     record = {"table": item.table, **vars(item)}
     record.pop(POSITION, None)
-    if type(record.get("documents")) is list:
-        record["documents"] = [vars(d).copy() if is_dataclass(d) else d for d in record["documents"]]
+    if type(documents := record.get("documents")) is list:
+        record["documents"] = [d.__dict__.copy() if type(d) is DocumentRef or is_dataclass(d) else d
+                               for d in documents]
     return record
 
 
@@ -56,6 +59,7 @@ class EvidencePipeline:
         run_id(self.crawler)
         mode = "incremental" if getattr(self.crawler.spider, "incremental", False) else "full"
         self.stats.set_value("frt/run/mode", mode)
+        places.load()  # before the first item, which would otherwise wait for the place lists
         self.records = (Handover(self.crawler) if self.crawler.settings.get("FRT_REDIS_URL")
                         else Snapshot(**snapshot_arguments(self.crawler, mode)))
 

@@ -39,7 +39,6 @@ def short_hash(text: str, length: int = 12) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
-@lru_cache(maxsize=65536)  # a page is cited by many rows; parsing a URL costs microseconds
 def canonical_url(url: str) -> str:
     """The URL two reports of one page share: lower-case host, no fragment, no tracking, no trailing slash."""
     if (plain := PLAIN_URL.fullmatch(url.strip())) and (host := plain[1].removeprefix("www.")):
@@ -54,11 +53,20 @@ def canonical_url(url: str) -> str:
 
 
 def document_id(url: str) -> str:
-    return f"doc-{short_hash(canonical_url(url))}"
+    return _document(url)[1]
+
+
+@lru_cache(maxsize=65536)  # a page is cited by many rows; parsing a URL costs microseconds
+def _document(url: str) -> tuple[str, str]:
+    """A document's canonical URL and id."""
+    canonical = canonical_url(url)
+    return canonical, f"doc-{short_hash(canonical)}"
 
 
 def event_id(table: str, source: str, native_id: str) -> str:
-    return f"{ID_PREFIXES[table]}-{slug(source)}-{slug(native_id)}"
+    # a native id of one word, which only its own row names, is not worth an entry in slug's cache
+    native = native_id.lower() if native_id.isascii() and native_id.isalnum() else slug(native_id)
+    return f"{ID_PREFIXES[table]}-{slug(source)}-{native}"
 
 
 def check_curated_id(table: str, value: str) -> None:
@@ -73,6 +81,5 @@ def identify(record: dict) -> dict:
     if not record.get("id"):
         record["id"] = event_id(record["table"], record["source"], record["source_id"])
     for document in record["documents"]:
-        document["canonical_url"] = canonical_url(document["url"])
-        document["id"] = document_id(document["url"])
+        document["canonical_url"], document["id"] = _document(document["url"])
     return record

@@ -5,14 +5,16 @@ from the record and reported as a problem; the evidence itself is kept. An unkno
 the exception: without it a record cannot be placed at all, so it is refused.
 """
 
+from functools import lru_cache
+
 from pipelines.clean.dates import parse_date_or_reason
 from pipelines.clean.organisations import canonicalise
 from pipelines.clean.places import UnknownPlace, country_code, locate, region
 from pipelines.clean.validate import InvalidRecord
 
-TEXT_FIELDS = ("title", "summary", "place", "county", "operator", "agency", "system", "person",
-               "charges", "outcome", "lawsuit", "settlement", "jurisdiction", "scope", "target",
-               "caveat")
+TEXT_FIELDS = frozenset(("title", "summary", "place", "county", "operator", "agency", "system", "person",
+                         "charges", "outcome", "lawsuit", "settlement", "jurisdiction", "scope", "target",
+                         "caveat"))
 
 
 def _tidy(value):
@@ -21,35 +23,47 @@ def _tidy(value):
 
 
 def _date(record: dict, field: str, problems: list[str]) -> None:
-    raw = record.get(field)
-    parsed, reason = (None, None) if raw is None else parse_date_or_reason(str(raw))
+    if (raw := record.get(field)) is None:
+        record[field] = record[f"{field}_precision"] = None
+        return
+    parsed, reason = parse_date_or_reason(str(raw))
     if reason:
         problems.append(f"unparseable_date: {field} {reason}")
-    record[field] = parsed[0] if parsed else None
-    record[f"{field}_precision"] = parsed[1] if parsed else None
+    record[field], record[f"{field}_precision"] = parsed or (None, None)
 
 
 def _place(record: dict, problems: list[str]) -> None:
-    if record.get("country"):  # the one refusal normalisation makes
-        try:
-            record["country"] = country_code(str(record["country"]))
-        except UnknownPlace as error:
-            raise InvalidRecord("country", record["country"], str(error)) from None
-    record["region_code"] = None
-    if record.get("region") and record.get("country"):
-        try:
-            record["region_code"], record["region"] = region(record["country"], record["region"])
-        except UnknownPlace as error:
-            problems.append(f"unknown_region: {error}")
-            record["region"] = None
-    if record.get("latitude") is not None and record.get("longitude") is not None:
+    located = record.get("latitude") is not None and record.get("longitude") is not None
+    fields, problem = _placed(record.get("country"), record.get("region"), record.get("county"),
+                              record.get("place"), located)
+    record.update(fields)
+    if problem:
+        problems.append(problem)
+    if located:
         record["geo_precision"] = record.get("geo_precision") or "source"
-        return
-    point = locate(record.get("country"), record.get("region"), record.get("county"),
-                   record.get("place"))
-    record["latitude"] = point.latitude if point else None
-    record["longitude"] = point.longitude if point else None
-    record["geo_precision"] = point.precision if point else None
+
+
+@lru_cache(maxsize=65536)  # a source names the same places on many rows
+def _placed(country, region_text, county, place, located: bool) -> tuple[dict, str | None]:
+    """The place fields a record's country, region, county and place give (its coordinates too,
+    unless it has its own), and the problem met, if any."""
+    fields, problem = {"region_code": None}, None
+    if country:  # the one refusal normalisation makes
+        try:
+            country = fields["country"] = country_code(str(country))
+        except UnknownPlace as error:
+            raise InvalidRecord("country", country, str(error)) from None
+    if region_text and country:
+        try:
+            fields["region_code"], region_text = region(country, region_text)
+        except UnknownPlace as error:
+            problem, region_text = f"unknown_region: {error}", None
+        fields["region"] = region_text
+    if not located:
+        point = locate(country, region_text, county, place)
+        fields["latitude"], fields["longitude"], fields["geo_precision"] = (
+            (point.latitude, point.longitude, point.precision) if point else (None, None, None))
+    return fields, problem
 
 
 def _documents(record: dict, problems: list[str]) -> None:
@@ -71,9 +85,9 @@ def normalise(record: dict) -> tuple[dict, list[str]]:
     """Return the normalised record and the problems met (each 'reason: detail'); InvalidRecord
     for a country no list knows."""
     problems: list[str] = []
-    for field in TEXT_FIELDS:
-        if isinstance(value := record.get(field), str):
-            record[field] = _tidy(value)
+    for field in TEXT_FIELDS.intersection(record):
+        if isinstance(value := record[field], str):
+            record[field] = " ".join(value.split()) or None
     canonicalise(record)
     _date(record, "date", problems)
     if "end_date" in record:

