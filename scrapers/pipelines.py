@@ -8,9 +8,12 @@ then goes, with its position in the source (scrapers/order.py), into the run's S
 (pipelines/snapshot/store.py), or, for a worker of a distributed run, to the coordinator
 (scrapers/distributed.py). When the spider closes, the run is finished (scrapers/runs.py: records
 settled in source order, monitors, snapshot committed or kept, run and changes logged) or the
-worker hands its stats over to the coordinator that finishes it.
+worker hands its stats over to the coordinator that finishes it. The place lists are read as the
+spider opens, before the first item; what is loaded by then is left out of the garbage collector's
+scans (gc.freeze) until the spider closes.
 """
 
+import gc
 import logging
 from dataclasses import is_dataclass
 
@@ -60,6 +63,7 @@ class EvidencePipeline:
         mode = "incremental" if getattr(self.crawler.spider, "incremental", False) else "full"
         self.stats.set_value("frt/run/mode", mode)
         places.load()  # before the first item, which would otherwise wait for the place lists
+        gc.freeze()  # what is loaded so far lives as long as the crawl: no collection scans it again
         self.records = (Handover(self.crawler) if self.crawler.settings.get("FRT_REDIS_URL")
                         else Snapshot(**snapshot_arguments(self.crawler, mode)))
 
@@ -86,3 +90,4 @@ class EvidencePipeline:
             hand_over(self.crawler, self.records)
         else:
             finish_run(self.crawler, self.stats.get_stats(), self.records)
+        gc.unfreeze()
