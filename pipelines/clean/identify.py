@@ -56,7 +56,7 @@ def document_id(url: str) -> str:
     return _document(url)[1]
 
 
-@lru_cache(maxsize=65536)  # a page is cited by many rows; parsing a URL costs microseconds
+@lru_cache(maxsize=NAMES_CACHED)  # a page is cited by many rows; parsing a URL costs microseconds
 def _document(url: str) -> tuple[str, str]:
     """A document's canonical URL and id."""
     canonical = canonical_url(url)
