@@ -132,7 +132,7 @@ def test_detroit_police_atlas_deployment_against_the_aiid_deployments(matcher):
     skating rink, shops in England, Buenos Aires) is the same, and the AIID's Detroit arrests are
     other events in another table."""
     atlas = "dep-atlas-aos0137"
-    others = [i for i in matcher.records if i.startswith("dep-aiid-") or i.startswith("arrest-aiid-")]
+    others = [i for i in matcher.sources if i.startswith("dep-aiid-") or i.startswith("arrest-aiid-")]
     assert "dep-aiid-108" in others and "arrest-aiid-74" in others
     assert all(matcher.score(atlas, other) is None for other in others)
     assert not any(atlas in (m.left, m.right) for m in matcher.matches())
@@ -140,7 +140,7 @@ def test_detroit_police_atlas_deployment_against_the_aiid_deployments(matcher):
 
 def test_rows_of_a_source_that_lists_each_event_once_are_never_paired(matcher):
     for left, right in matcher.pairs():
-        sources = {matcher.records[left]["source"], matcher.records[right]["source"]}
+        sources = {matcher.sources[left], matcher.sources[right]}
         assert sources != {"curated"} and sources != {"atlas"}
 
 

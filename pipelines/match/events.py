@@ -165,10 +165,12 @@ class Events:
         started = time.perf_counter()
         shared = self.shared_documents()
         blocks = self.blocks(shared)
-        candidates = self.matchable(set().union(*blocks.values()) if blocks else set())
-        matches = Matcher(candidates, self.repeating, shared=shared, blocks=blocks).matches()
+        # the compared fields are read into the Matcher, which keeps only their prepared values
+        matcher = Matcher(self.matchable(set().union(*blocks.values()) if blocks else set()), self.repeating,
+                          shared=shared, blocks=blocks)
+        matches = matcher.matches()
         logger.info("matching: %d blocks that can give a pair, %d rows in them, %d matches, in %.1f s",
-                    len(blocks), len(candidates), len(matches), time.perf_counter() - started)
+                    len(blocks), len(matcher.sources), len(matches), time.perf_counter() - started)
         declared = {a["alias"]: i for i, aliases in self.declared.items() for a in aliases}
         self.clusters, self.candidates = cluster(self.kept, matches, read_decisions(decisions_file),
                                                  self.repeating, declared)

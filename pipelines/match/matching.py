@@ -182,7 +182,8 @@ class Matcher:
 
     def __init__(self, records: list[dict], repeating_sources: frozenset[str] = frozenset(),
                  shared: dict[str, set[str]] | None = None, blocks: dict[tuple, set[str]] | None = None):
-        self.records = {r["id"]: r for r in records}
+        records = list(records)  # read more than once below; only the prepared values are kept
+        self.sources = {r["id"]: r["source"] for r in records}
         self.repeating_sources = repeating_sources
         if shared is None:
             citing = defaultdict(set)
@@ -213,7 +214,7 @@ class Matcher:
                 self.keys[record_id].add(key)
 
     def _source(self, record_id: str) -> str:
-        return self.records[record_id]["source"]
+        return self.sources[record_id]
 
     def _pairs(self):
         """Every pair of ids that share a useful block, once (in the first block they share), but
