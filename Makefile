@@ -109,7 +109,7 @@ bench: $(STAMP) wrk ## Benchmark the pipeline and the site on generated data: ma
 	$(BIN)/python -m bench.run --scale $(SCALE)
 
 serve: $(STAMP) ## Serve data/evidence.db with Datasette on http://127.0.0.1:$(PORT)
-	$(BIN)/datasette serve -i $(DB) -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --setting suggest_facets off --host 127.0.0.1 --port $(PORT)
+	$(BIN)/datasette serve -i $(DB) -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --setting suggest_facets off --setting facet_time_limit_ms 1000 --host 127.0.0.1 --port $(PORT)
 
 clean: ## Remove the virtual environment and build output (build/, data/evidence.db)
 	rm -rf $(VENV) build $(DB)

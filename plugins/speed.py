@@ -13,9 +13,10 @@ request (Accept only for a POST), and nothing in this stack compresses.
 Kept: a status 200 that sets no cookie, for a GET without a cookie or an Authorization header (they
 can change who is asking), of a page that cannot change: a page of an immutable database, or any
 other page (the home page, /claims, robots.txt) when every database on disk is immutable; never
-Datasette's own /-/ pages, SQL in the query string that calls random() or reads the clock, nor a
-canned query or a view that does. Until the plugin has read which canned queries and views those
-are, nothing is kept.
+Datasette's own /-/ pages, SQL in the query string that calls random() or reads the clock, a
+canned query or a view that does, nor a table page whose facets timed out (made again when next
+asked; the JSON of a table does not say which of its facets timed out). Until the plugin has read
+which canned queries and views those are, nothing is kept.
 
 After the first request it fetches in the background, through `datasette.client` and with that
 request's Host and forwarding headers, the pages whose queries cost most: the home page, each
@@ -50,6 +51,7 @@ SHAPING_HEADERS = (b"host", b"x-forwarded-proto", b"x-forwarded-host", b"x-forwa
 PRIVATE_HEADERS = (b"cookie", b"authorization")
 VOLATILE = re.compile(r"\b(random|randomblob|changes|total_changes|last_insert_rowid)\s*\(|'now'|"
                       r"\bcurrent_(time|date|timestamp)\b|:_(now|random)_", re.IGNORECASE)
+FACETS_TIMED_OUT = re.compile(rb'class="facets-timed-out"')  # Datasette's table page says which
 HEADER_PARAMETER = re.compile(r":_header_(\w+)")
 NAMED_PARAMETER = re.compile(r"(?<![:\w]):[A-Za-z_]")
 COMMON_WORDS = 200  # the most frequent words of a sample, per searchable table, of which those
@@ -221,7 +223,8 @@ async def warm(datasette, site: Site, first_headers: dict) -> None:
 
 
 async def serve_and_keep(app, scope, receive, send, kept: Kept, key) -> None:
-    """Serve the request, keeping the response if it is a 200 that sets no cookie."""
+    """Serve the request, keeping the response if it is a 200 that sets no cookie and whose facets
+    all came back in time."""
     start, chunks, size = None, [], 0
 
     async def capture(message):
@@ -239,7 +242,9 @@ async def serve_and_keep(app, scope, receive, send, kept: Kept, key) -> None:
     await app(scope, receive, capture)
     if (chunks is not None and start is not None and start["status"] == 200
             and not any(name.lower() == b"set-cookie" for name, _ in start.get("headers", ()))):
-        kept.put(key, start, b"".join(chunks))
+        body = b"".join(chunks)
+        if not FACETS_TIMED_OUT.search(body):
+            kept.put(key, start, body)
 
 
 @hookimpl

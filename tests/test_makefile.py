@@ -194,8 +194,8 @@ def test_the_tests_in_process_serve_as_make_serve_does():
     in_process = ["-m", arguments["metadata"], "--plugins-dir", arguments["plugins_dir"],
                   "--template-dir", arguments["template_dir"],
                   *[o for mount, path in arguments["static_mounts"] for o in ("--static", f"{mount}:{path}")],
-                  *[o for name, on in arguments["settings"].items()
-                    for o in ("--setting", name, "on" if on else "off")]]
+                  *[o for name, value in arguments["settings"].items()
+                    for o in ("--setting", name, {True: "on", False: "off"}.get(value, str(value)))]]
     assert in_process == served.SERVE_OPTIONS
     options = " ".join(served.SERVE_OPTIONS)
     assert recipe("serve") == [f"$(BIN)/datasette serve -i $(DB) {options} --host 127.0.0.1 --port $(PORT)"]

@@ -33,7 +33,8 @@ def served(path):
     """The database served as `make serve` serves it (tests/served.py, SERVE_OPTIONS)."""
     return Datasette(immutables=[str(path)], metadata=yaml.safe_load((REPO / "metadata.yml").read_text()),
                      plugins_dir=str(REPO / "plugins"), template_dir=str(REPO / "templates"),
-                     static_mounts=[("assets", str(REPO / "static"))], settings={"suggest_facets": False})
+                     static_mounts=[("assets", str(REPO / "static"))],
+                     settings={"suggest_facets": False, "facet_time_limit_ms": 1000})
 
 
 @pytest.fixture(scope="module")

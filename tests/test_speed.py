@@ -27,9 +27,10 @@ HTML_URLS = ("/", "/claims", "/evidence", "/evidence/deployments", "/evidence/de
              ROW, "/evidence/evidence_map", "/sitemap.xml")
 
 
-def site(path, immutable=True):
+def site(path, immutable=True, settings=None):
     files = {"immutables": [str(path)]} if immutable else {"files": [str(path)]}
-    return Datasette(**files, plugins_dir=str(REPO / "plugins"), template_dir=str(REPO / "templates"),
+    return Datasette(**files, settings=settings, plugins_dir=str(REPO / "plugins"),
+                     template_dir=str(REPO / "templates"),
                      metadata=yaml.safe_load((REPO / "metadata.yml").read_text(encoding="utf-8")))
 
 
@@ -138,6 +139,20 @@ def test_what_could_change_or_who_asks_is_never_kept(warm_site):
     assert not_kept == 0
     assert "someone-signed-in" in signed_in
     assert "someone-signed-in" not in anonymous_again and anonymous_again == anonymous
+
+
+def test_a_page_whose_facets_timed_out_is_made_again(demo_db):
+    """A facet Datasette gave up on is no answer to keep: the next reader gets a page made anew."""
+    datasette = site(demo_db, settings={"facet_time_limit_ms": 0.001})  # every facet times out
+
+    async def run():
+        before = (await warmed(datasette))["pages"]["hits"]
+        pages = [await datasette.client.get("/evidence/deployments?_facet=country") for _ in range(2)]
+        return pages, (await speed(datasette))["pages"]["hits"] - before
+
+    pages, hits = asyncio.run(run())
+    assert all('class="facets-timed-out"' in page.text for page in pages)
+    assert hits == 0
 
 
 def test_a_mutable_database_is_served_as_it_is_now(demo_db, tmp_path):
