@@ -151,21 +151,21 @@ class Events:
         blocks.update((("*", "document", document), ids) for document, ids in shared.items())
         return blocks
 
-    def matchable(self, ids: set[str]) -> list[dict]:
-        """The compared fields of these records."""
+    def matchable(self, ids: set[str]):
+        """The compared fields of these records, one at a time."""
         self.work.execute("create temp table wanted (id text primary key)")
         self.work.executemany("insert into wanted values (?)", ((i,) for i in ids))
-        found = self.work.execute("select fields from kept join wanted using (id) order by id")
-        records = [orjson.loads(fields) for (fields,) in found]
-        self.work.execute("drop table wanted")
-        return records
+        try:
+            for (fields,) in self.work.execute("select fields from kept join wanted using (id) order by id"):
+                yield orjson.loads(fields)
+        finally:
+            self.work.execute("drop table wanted")
 
     def match(self, decisions_file: Path | None) -> None:
         """Score the pairs of useful blocks and cluster them, people's decisions first."""
         started = time.perf_counter()
         shared = self.shared_documents()
         blocks = self.blocks(shared)
-        # the compared fields are read into the Matcher, which keeps only their prepared values
         matcher = Matcher(self.matchable(set().union(*blocks.values()) if blocks else set()), self.repeating,
                           shared=shared, blocks=blocks)
         matches = matcher.matches()

@@ -178,12 +178,13 @@ class Matcher:
 
     `shared` maps each document only two rows cite to their ids; `blocks` maps each blocking key
     to the ids that have it. Both are worked out from `records` unless given: the build gives them
-    from all records and `records` holds only the rows of useful blocks."""
+    from all records, and `records` as a stream of the rows of useful blocks, each read once and
+    only its prepared values kept."""
 
-    def __init__(self, records: list[dict], repeating_sources: frozenset[str] = frozenset(),
+    def __init__(self, records, repeating_sources: frozenset[str] = frozenset(),
                  shared: dict[str, set[str]] | None = None, blocks: dict[tuple, set[str]] | None = None):
-        records = list(records)  # read more than once below; only the prepared values are kept
-        self.sources = {r["id"]: r["source"] for r in records}
+        if shared is None or blocks is None:
+            records = list(records)  # read more than once below
         self.repeating_sources = repeating_sources
         if shared is None:
             citing = defaultdict(set)
@@ -198,7 +199,10 @@ class Matcher:
                 own_documents[record_id].add(document)
         own = {record_id: frozenset(documents) for record_id, documents in own_documents.items()}
         none = frozenset()
-        self.prepared = {r["id"]: prepared(r, own.get(r["id"], none)) for r in records}
+        self.sources, self.prepared = {}, {}
+        for record in records:
+            self.sources[record["id"]] = record["source"]
+            self.prepared[record["id"]] = prepared(record, own.get(record["id"], none))
         if blocks is None:
             blocks = defaultdict(set)
             for record in records:
