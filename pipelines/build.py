@@ -115,7 +115,7 @@ def open_new(path: Path) -> sqlite_utils.Database:
     sync per write. Deleted and rewritten values are zeroed, so that a value a redaction clears
     does not stay behind in a free page."""
     db = sqlite_utils.Database(path)
-    for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -131072", "secure_delete = ON"):
+    for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -65536", "secure_delete = ON"):
         db.execute(f"PRAGMA {pragma}")
     return db
 
