@@ -4,6 +4,7 @@ site's pages in process."""
 import ast
 import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -35,6 +36,15 @@ def demo_db(tmp_path_factory) -> Path:
     build(path, items_dir=REPO / "data" / "items", curated_dir=REPO / "data" / "curated",
           built_at=RELEASE)
     return path
+
+
+@pytest.fixture(scope="module")
+def db(demo_db):
+    """The demo database, its rows read by column name."""
+    conn = sqlite3.connect(demo_db)
+    conn.row_factory = sqlite3.Row
+    yield conn
+    conn.close()
 
 
 def shared_file(relative: str) -> Path:

@@ -13,7 +13,6 @@ opens its own page.
 
 import os
 import re
-import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,14 +23,6 @@ from served import chromium, datasette_server, missing_browser, offline_page
 TILE_HOSTS = {"a.tile.openstreetmap.org", "b.tile.openstreetmap.org", "c.tile.openstreetmap.org"}
 CITED_ROW = ("legal_actions", "legal-it-moratorium-2021")
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def db(demo_db):
-    conn = sqlite3.connect(demo_db)
-    conn.row_factory = sqlite3.Row
-    yield conn
-    conn.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ Selectors are those a browser would use; `one()` insists on a single match, as P
 
 import json
 import re
-import sqlite3
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import urlsplit
 
@@ -24,14 +23,6 @@ from publish.cite import content_hash
 ATOM = "{http://www.w3.org/2005/Atom}"
 BASE = "http://localhost"  # the host datasette.client's requests name, so the permanent URLs' too
 CITED_ROW = ("legal_actions", "legal-it-moratorium-2021")
-
-
-@pytest.fixture(scope="module")
-def db(demo_db):
-    conn = sqlite3.connect(demo_db)
-    conn.row_factory = sqlite3.Row
-    yield conn
-    conn.close()
 
 
 @pytest.fixture(scope="module")
