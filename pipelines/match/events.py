@@ -7,8 +7,8 @@ Three steps, each a method the build calls in turn:
    set aside for their tombstones (pipelines/ledgers/tombstones.py).
 2. `match` scores only the rows that share a useful block (pipelines/match/matching.py) and clusters
    them with people's decisions (pipelines/match/clusters.py).
-3. `write` reads the records again and writes each event's rows once (pipelines/write/rows.py): a record
-   no other matched as itself, the records of one cluster merged under its oldest id
+3. `write` reads the records again and writes each event's rows once (pipelines/write/rows.py): a
+   record that matched no other as it is, the records of one cluster merged under its oldest id
    (pipelines/match/merge.py), read again from where they were read.
 Memory grows with the rows that may match, not with all rows.
 """
