@@ -174,15 +174,8 @@ def test_search_across_all_tables(page, site, db, outside, shots):
 # --------------------------------------------------------------------- phone width
 
 
-TOO_WIDE = "wider than a phone: {} (static/site.css); once that is fixed this passes, so drop the mark"
-PAGES = [
-    pytest.param("/", marks=pytest.mark.xfail(strict=True, reason=TOO_WIDE.format(
-        "the home page's .columns grid has minmax(380px, 1fr) columns (min(380px, 100%) would fit)"))),
-    "/claims",
-    pytest.param("/evidence/legal_actions/legal-it-moratorium-2021", marks=pytest.mark.xfail(
-        strict=True, reason=TOO_WIDE.format("the row page's .cite-formats grid has minmax(420px, 1fr) "
-                                            "columns and its a.permalink does not wrap"))),
-    "/evidence/deployments", "/evidence/evidence_map", "/-/search?q=clearview"]
+PAGES = ["/", "/claims", "/evidence/legal_actions/legal-it-moratorium-2021", "/evidence/deployments",
+         "/evidence/evidence_map", "/-/search?q=clearview"]
 
 
 @pytest.fixture(scope="module")
