@@ -32,10 +32,14 @@ def test_the_profile_is_measured_from_real_rows(profile):
     assert "Idemia" in profile.vendors.values or "DataWorks Plus" in profile.vendors.values
 
 
+def csv_rows(path):
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
 def test_generated_atlas_rows_are_synthetic_and_parse(tmp_path, profile):
     path = write_atlas_csv(tmp_path / "download.csv", 300, profile)
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = csv_rows(path)
     assert list(rows[0]) == ATLAS_HEADER and len(rows) == 300
     assert all(r["Agency"].startswith("Example ") and r["Summary"].startswith("Synthetic benchmark row")
                for r in rows)
@@ -49,8 +53,7 @@ def test_generated_atlas_rows_are_synthetic_and_parse(tmp_path, profile):
 
 def test_a_generated_aiid_capture_is_read_by_the_aiid_spider(tmp_path, profile):
     path = write_aiid_capture(tmp_path / "aiid", 400, profile)
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = csv_rows(path)
     assert list(rows[0]) == AIID_HEADER and len(rows) == 400
     assert all(r["title"].startswith("Synthetic incident 9") and r["_id"].startswith("ObjectId(")
                for r in rows)
