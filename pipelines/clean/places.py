@@ -266,7 +266,6 @@ def _named_place(country: str, regions: tuple | None, counties: list[str], text:
     return None
 
 
-@lru_cache(maxsize=65536)
 def locate(country: str | None, region_name: str | None = None, county: str | None = None,
            place: str | None = None) -> Point | None:
     """The most precise point the gazetteer gives for a place, county, region or country; never
