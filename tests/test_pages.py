@@ -75,7 +75,7 @@ INDEXABLE = ["/", "/claims", "/evidence", "/evidence/deployments",
 NOT_INDEXABLE = ["/evidence/deployments?country=US", "/evidence/deployments?_facet=sector",
                  "/evidence/search_all?q=ban", "/evidence/in_force_on",
                  "/evidence?sql=select+1", "/evidence/deployments.json",
-                 "/evidence/legal_actions/legal-it-moratorium-2021.json", "/-/search?q=ban",
+                 "/evidence/legal_actions/legal-it-moratorium-2021.json", "/-/search?q=ban", "/search?q=ban",
                  "/evidence/new_evidence.atom", "/evidence/build"]
 
 
