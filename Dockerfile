@@ -10,7 +10,8 @@ WORKDIR /app
 ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 COPY . .
 RUN pip install . \
-    && python -m pipelines.build --db data/evidence.db
+    && python -m pipelines.build --db data/evidence.db \
+    && python -m publish.releases --db data/evidence.db --releases releases
 
 EXPOSE 8001
-CMD datasette serve -i data/evidence.db -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --setting suggest_facets off --setting facet_time_limit_ms 1000 --host 0.0.0.0 --port "${PORT:-8001}" --setting force_https_urls "${FORCE_HTTPS_URLS:-off}"
+CMD datasette serve -i data/evidence.db -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --static releases:releases --setting suggest_facets off --setting facet_time_limit_ms 1000 --host 0.0.0.0 --port "${PORT:-8001}" --setting force_https_urls "${FORCE_HTTPS_URLS:-off}"

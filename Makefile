@@ -21,7 +21,7 @@ DEMO_ENV := FRT_ITEMS_DIR=$(DEMO)/items FRT_RUNS_DIR=$(DEMO)/runs FRT_ARCHIVE_DI
 	FRT_HTTPCACHE_DIR=$(CURDIR)/$(DEMO)/httpcache
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-build test screenshots browser lint build scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis wrk bench
+.PHONY: help install demo demo-build test screenshots browser lint build release scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis wrk bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ lint: $(TEST_STAMP) ## Check style with ruff
 build: $(STAMP) ## Rebuild data/evidence.db from item snapshots and curated files (atomic swap); register new ids
 	$(BIN)/python -m pipelines.build --db $(DB) --register
 
+release: $(STAMP) ## Keep data/evidence.db as a release in releases/, with its SHA-256 (the nightly does it after each build)
+	$(BIN)/python -m publish.releases --db $(DB) --releases releases
+
 scrape: $(STAMP) ## Run every spider live and update data/items/<spider>.jsonl
 	@for s in $(SPIDERS); do $(BIN)/scrapy crawl $$s || exit 1; done
 
@@ -109,7 +112,7 @@ bench: $(STAMP) wrk ## Benchmark the pipeline and the site on generated data: ma
 	$(BIN)/python -m bench.run --scale $(SCALE)
 
 serve: $(STAMP) ## Serve data/evidence.db with Datasette on http://127.0.0.1:$(PORT)
-	$(BIN)/datasette serve -i $(DB) -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --setting suggest_facets off --setting facet_time_limit_ms 1000 --host 127.0.0.1 --port $(PORT)
+	$(BIN)/datasette serve -i $(DB) -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --static releases:releases --setting suggest_facets off --setting facet_time_limit_ms 1000 --host 127.0.0.1 --port $(PORT)
 
 clean: ## Remove the virtual environment and build output (build/, data/evidence.db)
 	rm -rf $(VENV) build $(DB)

@@ -46,6 +46,7 @@ def main() -> int:
         night = night_in(DATA, work, {})
         night.archive, night.cache = REPO / "archive", REPO / ".scrapy" / "httpcache"
         night.register = True  # as `make build`: the ids published tonight must resolve forever
+        night.releases = REPO / "releases"
         steps = plan(args.spiders, night.items, night.runs, date.today())
         steps.append(Step("documents", {"limit": str(args.documents)}, why="the cited pages due tonight"))
         code, text = run_night(steps, night, skipped)
@@ -54,6 +55,7 @@ def main() -> int:
         if not (work / "data" / "items").exists():
             shutil.copytree(DATA / "items", work / "data" / "items")
         night = night_in(work / "data", work, CRAWL_SETTINGS)
+        night.releases = work / "releases"
         skipped["documents"] = "offline: the cited pages are on the live web"
         with CaptureServer(DATA / "captures", args.port) as server:
             steps = plan(args.spiders, night.items, night.runs, date.today(), url_for=server.url)

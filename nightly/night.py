@@ -5,8 +5,9 @@ others down; it judges and logs its own run (scrapers/runs.py). A spider that di
 logging a run gets a failed run written for it, and a spider left out is logged as skipped, so
 the run log has one line per spider per night. The build runs whatever happened (a failed
 source keeps its last good snapshot), in full from the committed text, as `make build` does;
-then the checks against the database it replaced, then the summary. The night's WARC files
-are packaged into one WACZ. The exit status is 1 only when something needs a human: a failed
+then the checks against the database it replaced; the database built, which is the one served,
+is kept as a release with its SHA-256 (publish/releases.py); then the summary. The night's WARC files are
+packaged into one WACZ. The exit status is 1 only when something needs a human: a failed
 run, a failed build or a failed check.
 """
 
@@ -24,6 +25,7 @@ from nightly.summary import needs_a_human, render, subject
 from pipelines.archive.warc import package_wacz
 from pipelines.build import build
 from pipelines.snapshot.runlog import append_run, read_runs
+from publish.releases import release
 
 REPO = Path(__file__).resolve().parent.parent
 CRAWL_TIMEOUT = 3 * 3600
@@ -44,6 +46,7 @@ class Night:
     settings: dict = field(default_factory=dict)
     run_date: str = field(default_factory=lambda: date.today().isoformat())
     register: bool = False  # the build registers the ids it publishes (data/published_ids.txt)
+    releases: Path | None = None  # where a database that passes the checks is kept as a release
 
 
 def _now() -> str:
@@ -125,6 +128,9 @@ def run_night(steps: list[Step], night: Night, skipped: dict[str, str] | None = 
         logger.exception("the build failed")
         build_ok, build_text = False, f"{type(error).__name__}: {error}"
     checks = run_checks(night.db, before) if build_ok else [Check("database", False, "not built")]
+    if build_ok and night.releases:  # the database built is the one served: it must be fetchable
+        kept = release(night.db, night.releases)
+        build_text += f"; release {kept['file']} (SHA-256 {kept['sha256']})"
     text = render(night.run_date, runs, build_text + (f"; archive {wacz.name}" if wacz else ""),
                   build_ok, checks)
     night.summary.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ RUN_DATE = "2026-11-21"
 RELEASE = "2026-11-21T12:00:00Z"  # the build time of the databases the page tests build
 # `make serve`'s options as Datasette's arguments: tests/test_makefile.py holds them to the Makefile.
 SERVE_ARGUMENTS = {"metadata": "metadata.yml", "plugins_dir": "plugins", "template_dir": "templates",
-                   "static_mounts": [("assets", "static")], "settings": {"suggest_facets": False,
+                   "static_mounts": [("assets", "static"), ("releases", "releases")], "settings": {"suggest_facets": False,
                                                                                 "facet_time_limit_ms": 1000}}
 
 

@@ -31,7 +31,8 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync"]
 SERVE_OPTIONS = ["-m", "metadata.yml", "--plugins-dir", "plugins", "--template-dir", "templates",
-                 "--static", "assets:static", "--setting", "suggest_facets", "off",
+                 "--static", "assets:static", "--static", "releases:releases",
+                 "--setting", "suggest_facets", "off",
                  "--setting", "facet_time_limit_ms", "1000"]
 PREFERRED_PORT = 8950
 

@@ -20,6 +20,7 @@ from nightly.night import Night, run_night
 from nightly.plan import Step
 from pipelines.snapshot.runlog import read_runs
 from pipelines.snapshot.store import read_snapshot
+from publish.releases import read_manifest, sha256_of
 
 SOURCES = {"aiid": "aiid/incidents.csv", "example_atlas": "example_atlas/download.csv",
            "example_aiid": "example_aiid/incidents.csv"}
@@ -45,7 +46,8 @@ def nights(tmp_path_factory):
     def night(run_date):
         return Night(items=data / "items", runs=data / "runs", db=data / "evidence.db",
                      archive=tmp / "archive", cache=tmp / "httpcache", logs=tmp / "logs" / run_date,
-                     summary=tmp / f"summary-{run_date}.md", settings=settings, run_date=run_date)
+                     summary=tmp / f"summary-{run_date}.md", settings=settings, run_date=run_date,
+                     releases=tmp / "releases")
 
     with CaptureServer(root) as server:
         steps = [Step(spider, {"start_url": server.url(path)}) for spider, path in SOURCES.items()]
@@ -59,7 +61,8 @@ def nights(tmp_path_factory):
     mp.undo()
     runs = {s: read_runs(data / "runs", s) for s in SOURCES}
     return {"first": (first_code, first), "second": (second_code, second), "snapshots": snapshots,
-            "data": data, "runs": runs, "requests": second_night, "server": server}
+            "data": data, "runs": runs, "requests": second_night, "server": server,
+            "releases": tmp / "releases"}
 
 
 def test_the_first_night_is_healthy(nights):
@@ -122,3 +125,13 @@ def test_the_database_holds_every_run_and_change(nights):
                     ("example_aiid", "ok", "replaced", '{"304": 3}'),
                     ("example_atlas", "failed", "kept", '{"200": 1, "304": 1}')]
     assert changes == {"added": 2}
+
+
+def test_each_night_keeps_its_database_as_a_release(nights):
+    releases = read_manifest(nights["releases"])
+    assert len(releases) == 2 and releases[0]["built_at"] > releases[1]["built_at"]
+    for entry, (_, summary) in zip(releases, (nights["second"], nights["first"]), strict=True):
+        assert f"release {entry['file']} (SHA-256 {entry['sha256']})" in summary
+        assert sha256_of(nights["releases"] / entry["file"]) == entry["sha256"]
+    served = (nights["data"] / "evidence.db").read_bytes()
+    assert (nights["releases"] / releases[0]["file"]).read_bytes() == served
