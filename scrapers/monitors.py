@@ -7,7 +7,8 @@ failure message says in plain words what went wrong, for the nightly summary.
 - finished cleanly: the spider was not stopped (by a source error it recognised, such as an HTML
   page where a CSV should be, or renamed columns; or by too many errors).
 - source answered: no request was left without an answer after its retries (HTTP 4xx/5xx,
-  network failure), and no callback raised.
+  network failure), none was refused by the source's robots.txt (so never sent), and no
+  callback raised.
 - item count: a full run that completed keeps at least FRT_SNAPSHOT_MIN_SHARE of the items of
   the source's last good full run (or, before the first logged run, of the rows its snapshot
   lists).
@@ -56,6 +57,12 @@ class SourceAnswered(BaseScrapyMonitor):
         unanswered = max(self.stats.get(key, 0) for key in UNANSWERED)
         last = self.stats.get("frt/http/last_error", "an error")
         self.assertEqual(unanswered, 0, msg=f"{last}; {unanswered} request(s) given up after retries")
+
+    @monitors.name("robots.txt allowed every request")
+    def test_no_request_forbidden_by_robots(self):
+        forbidden = self.stats.get("robotstxt/forbidden", 0)
+        self.assertEqual(forbidden, 0, msg=(f"the source's robots.txt disallows {forbidden} request(s) "
+                                            "the spider needs: they were not sent"))
 
     @monitors.name("no callback raised")
     def test_no_spider_exception(self):
