@@ -27,9 +27,9 @@ def page_number(args) -> int:
     return min(int(value), search.MAX_PAGE) if value.isdigit() and int(value) >= 1 else 1
 
 
-async def results(db, match: str, filters: Filters, page: int) -> list[dict]:
+async def results(db, match: str, filters: Filters, page: int, searchable) -> list[dict]:
     """One page of results in rank order, each with its fields and marked snippet."""
-    sql = search.page_sql(filters)
+    sql = search.page_sql(filters, searchable)
     if sql is None:
         return []
     ranked = await db.execute(sql, {"q": match, **filters.params(), "limit": search.PAGE_SIZE,
@@ -51,6 +51,7 @@ async def results(db, match: str, filters: Filters, page: int) -> list[dict]:
         table = row["search_table"]
         shown = found[(table, row["id"])]
         out.append({**shown, "table": table, "kind": search.SEARCHED[table].kind,
+                    "label": search.SEARCHED[table].label,
                     "country_name": country_label(shown["country"])})
     return out
 
@@ -67,8 +68,10 @@ async def search_context(datasette, request) -> dict:
     if not match:
         return context
     db = datasette.get_database(DATABASE)
+    searchable = search.present(await db.table_names())
     try:
-        facets = Facets([tuple(row) for row in await db.execute(search.groups_sql(), {"q": match})])
+        facets = Facets([tuple(row) for row in await db.execute(search.groups_sql(searchable),
+                                                                {"q": match})])
         countries, years = facets.countries(filters), facets.years(filters)
         if filters.country and filters.country not in dict(countries):  # a chosen filter stays shown
             countries.append((filters.country, 0))
@@ -78,7 +81,7 @@ async def search_context(datasette, request) -> dict:
                        all_tables=sum(facets.tables(filters).values()), years=years,
                        countries=[(code, country_label(code), n) for code, n in countries])
         if context["total"]:
-            context["results"] = await results(db, match, filters, page)
+            context["results"] = await results(db, match, filters, page, searchable)
     except QueryInterrupted:
         context["too_broad"] = True
     return context

@@ -1,6 +1,6 @@
 """The site's search across tables: the SQL that ranks the matches of the full-text indexes of the
-three event tables and the documents, the counts behind its filters, and the snippet of each result
-with the matched words marked.
+event tables and the documents, the counts behind its filters, and the snippet of each result with
+the matched words marked. A table of SEARCHED that the database served lacks is left out.
 
 A search is words, each matched with its stem (the indexes use the porter tokenizer) and all of them
 required. Results are ordered by their BM25 score (a title match weighs more than one in the other
@@ -32,6 +32,7 @@ class Searched:
 
     table: str
     kind: str
+    label: str  # of one row, for readers
     weights: tuple[float, ...]  # of the index's columns, in their order: the title first
     date: str  # SQL of the row's date
     place: str  # SQL of where it happened, or who published it
@@ -46,15 +47,23 @@ class Searched:
 
 EVENT_PLACE = "coalesce(nullif(t.place, ''), nullif(t.region, ''))"
 SEARCHED = {
-    "deployments": Searched("deployments", "deployment", (4, 1, 2, 2, 1, 1),
+    "deployments": Searched("deployments", "deployment", "Deployment", (4, 1, 2, 2, 1, 1),
                             "t.date", EVENT_PLACE, "t.country", "t.year"),
-    "wrongful_arrests": Searched("wrongful_arrests", "wrongful_arrest", (4, 1, 2, 2, 2, 1, 1),
-                                 "t.date", EVENT_PLACE, "t.country", "t.year"),
-    "legal_actions": Searched("legal_actions", "legal_action", (4, 1, 2, 1, 2, 1, 1),
+    "wrongful_arrests": Searched("wrongful_arrests", "wrongful_arrest", "Wrongful arrest",
+                                 (4, 1, 2, 2, 2, 1, 1), "t.date", EVENT_PLACE, "t.country", "t.year"),
+    "legal_actions": Searched("legal_actions", "legal_action", "Legal action", (4, 1, 2, 1, 2, 1, 1),
                               "t.date", EVENT_PLACE, "t.country", "t.year"),
-    "documents": Searched("documents", "document", (4, 2, 1), "t.published", "t.publisher",
-                          "null", "cast(substr(t.published, 1, 4) as integer)", "t.url"),
+    "declarations": Searched("declarations", "declaration", "Declaration", (4, 1, 2, 1, 1, 1, 1),
+                             "t.date", EVENT_PLACE, "t.country", "t.year"),
+    "documents": Searched("documents", "document", "Document", (4, 2, 1), "t.published",
+                          "t.publisher", "null", "cast(substr(t.published, 1, 4) as integer)", "t.url"),
 }
+
+
+def present(table_names) -> list[Searched]:
+    """The searched tables whose full-text index the database has, in the order of SEARCHED."""
+    names = set(table_names)
+    return [searched for searched in SEARCHED.values() if searched.fts in names]
 
 
 def match_expression(text: str) -> str:
@@ -80,10 +89,10 @@ class Filters:
         return cls(table if table in SEARCHED else None, country if COUNTRY.match(country) else None,
                    int(year) if YEAR.match(year) else None)
 
-    def tables(self) -> list[Searched]:
-        """The tables these filters leave to search: documents have no country."""
-        chosen = [SEARCHED[self.table]] if self.table else list(SEARCHED.values())
-        return [s for s in chosen if not (self.country and s.country == "null")]
+    def tables(self, searchable: list[Searched]) -> list[Searched]:
+        """The tables of these that the filters leave to search: documents have no country."""
+        return [s for s in searchable if (not self.table or s.table == self.table)
+                and not (self.country and s.country == "null")]
 
     def params(self) -> dict:
         return {"country": self.country or "", "year": self.year if self.year is not None else ""}
@@ -103,17 +112,17 @@ def _hits(searched: Searched, filters: Filters | None) -> str:
             f"where {' and '.join(where)}")
 
 
-def groups_sql() -> str:
+def groups_sql(searchable: list[Searched]) -> str:
     """Matches counted per table, country and year, unfiltered (params: q)."""
-    union = " union all ".join(_hits(s, None) for s in SEARCHED.values())
+    union = " union all ".join(_hits(s, None) for s in searchable)
     return (f"select search_table, country, year, count(*) as n from ({union}) "
             f"group by search_table, country, year")
 
 
-def page_sql(filters: Filters) -> str | None:
+def page_sql(filters: Filters, searchable: list[Searched]) -> str | None:
     """One page of the filtered matches, best first, ties in a fixed order (params: q, country,
     year, limit, offset); None when the filters leave no table to search."""
-    tables = filters.tables()
+    tables = filters.tables(searchable)
     if not tables:
         return None
     union = " union all ".join(_hits(s, filters) for s in tables)

@@ -10,9 +10,20 @@ import pytest
 from payload_site import ROW, SUMMARY, TITLE, payload_site
 from scrapy.selector import Selector
 
-from publish.search import PAGE_SIZE, SEARCHED, match_expression
+from publish.search import PAGE_SIZE, match_expression, present
 
-EVENT_TABLES = ("deployments", "wrongful_arrests", "legal_actions")
+
+@pytest.fixture(scope="module")
+def searched(db) -> list[str]:
+    """The tables the search reads in the demo database."""
+    return [s.table for s in present(r[0] for r in db.execute("select name from sqlite_master"))]
+
+
+@pytest.fixture(scope="module")
+def with_country(db) -> list[str]:
+    """Those of them whose rows have a country: the event tables."""
+    return [s.table for s in present(r[0] for r in db.execute("select name from sqlite_master"))
+            if s.country != "null"]
 
 
 def page(site, path) -> Selector:
@@ -26,7 +37,7 @@ def results(selector) -> list[str]:
     return selector.css("li.search-result a.result-title::attr(href)").getall()
 
 
-def matches(db, word, where="", tables=tuple(SEARCHED)) -> set[str]:
+def matches(db, word, tables, where="") -> set[str]:
     """The row addresses whose full-text index matches the word, as SQLite says."""
     found = set()
     for table in tables:
@@ -36,8 +47,8 @@ def matches(db, word, where="", tables=tuple(SEARCHED)) -> set[str]:
     return found
 
 
-def test_a_search_lists_every_match_of_every_table_once_over_its_pages(demo_site, db):
-    expected = matches(db, "police")
+def test_a_search_lists_every_match_of_every_table_once_over_its_pages(demo_site, db, searched):
+    expected = matches(db, "police", searched)
     assert len(expected) > 2 * PAGE_SIZE
     first = page(demo_site, "/search?q=police")
     count = first.css("p.search-count::text").get()
@@ -51,7 +62,7 @@ def test_a_search_lists_every_match_of_every_table_once_over_its_pages(demo_site
             break
         number += 1
     assert len(shown) == len(set(shown)) and set(shown) == expected
-    assert {urlsplit(link).path.split("/")[2] for link in shown} == set(SEARCHED)
+    assert len({urlsplit(link).path.split("/")[2] for link in shown}) >= 4
     last = page(demo_site, f"/search?q=police&page={number}")
     assert not last.css("a[rel=next]") and last.css("a[rel=prev]")
 
@@ -78,13 +89,13 @@ def test_each_result_shows_its_row_and_links_to_its_page(demo_site, db):
 
 
 @pytest.mark.parametrize(("query", "where", "tables"), [
-    ("table=wrongful_arrests", "", ("wrongful_arrests",)),
-    ("country=US", "and t.country = 'US'", EVENT_TABLES),
-    ("year=2022", "and t.year = 2022", EVENT_TABLES),
-    ("table=legal_actions&country=IT", "and t.country = 'IT'", ("legal_actions",)),
+    ("table=wrongful_arrests", "", ["wrongful_arrests"]),
+    ("country=US", "and t.country = 'US'", None),
+    ("year=2022", "and t.year = 2022", None),
+    ("table=legal_actions&country=IT", "and t.country = 'IT'", ["legal_actions"]),
 ])
-def test_filters_narrow_the_results_and_count_them(demo_site, db, query, where, tables):
-    expected = matches(db, "facial", where, tables)
+def test_filters_narrow_the_results_and_count_them(demo_site, db, with_country, query, where, tables):
+    expected = matches(db, "facial", tables or with_country, where)
     if "year" in query:  # a document counts in the year it was published
         expected |= {f"/evidence/documents/{i}" for (i,) in db.execute(
             "select t.id from documents_fts join documents t on t.rowid = documents_fts.rowid "
@@ -97,15 +108,15 @@ def test_filters_narrow_the_results_and_count_them(demo_site, db, query, where, 
     assert shown <= expected and len(shown) == min(PAGE_SIZE, len(expected))
 
 
-def test_each_filter_choice_says_how_many_results_it_gives(demo_site, db):
+def test_each_filter_choice_says_how_many_results_it_gives(demo_site, db, searched, with_country):
     selector = page(demo_site, "/search?q=clearview")
     tabs = dict(re.fullmatch(r"(.+) (\d+)", text).groups()
                 for text in selector.css("nav.search-tables li").xpath("string()").getall())
-    assert int(tabs["All"]) == len(matches(db, "clearview"))
-    assert int(tabs["Legal actions"]) == len(matches(db, "clearview", tables=("legal_actions",)))
+    assert int(tabs["All"]) == len(matches(db, "clearview", searched))
+    assert int(tabs["Legal actions"]) == len(matches(db, "clearview", ["legal_actions"]))
     countries = {option.attrib["value"]: option.xpath("string()").get()
                  for option in selector.css("select[name=country] option") if option.attrib["value"]}
-    us = len(matches(db, "clearview", "and t.country = 'US'", EVENT_TABLES))
+    us = len(matches(db, "clearview", with_country, "and t.country = 'US'"))
     assert countries["US"] == f"United States ({us})"
     for href in selector.css("nav.search-tables a::attr(href)").getall():
         assert parse_qs(urlsplit(href).query)["q"] == ["clearview"]
