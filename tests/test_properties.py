@@ -10,9 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.build import build
+from pipelines.clean.dates import parse_date_or_reason
 from pipelines.clean.identify import identify
 from pipelines.clean.normalise import normalise
 from pipelines.clean.validate import InvalidRecord, validate
+from pipelines.match import similarity
 from pipelines.snapshot.store import Snapshot, records_in
 from scrapers.items import Deployment, DocumentRef, LegalAction, WrongfulArrest
 from scrapers.pipelines import item_to_record
@@ -98,3 +100,16 @@ def test_what_is_kept_reaches_the_snapshot_and_the_database_unchanged(tmp_path_f
                 assert conn.execute("select 1 from id_aliases where id = ?", (record_id,)).fetchone()
                 continue
             assert row == (record["title"], record["summary"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(optional_text, optional_text, dates)
+def test_similarities_of_hostile_text_are_symmetric_scores_or_unknown(a, b, date_text):
+    for compare in (similarity.person, similarity.organisation, similarity.folded_texts):
+        score = compare(a, b)
+        assert score == compare(b, a)
+        assert score is None or 0.0 <= score <= 1.0
+    parsed, _reason = parse_date_or_reason(date_text)  # matching compares normalised dates only
+    if parsed:
+        start, end = similarity.interval(*parsed)
+        assert start <= end
