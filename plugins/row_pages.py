@@ -1,10 +1,11 @@
 """Row pages: an event (deployment, wrongful arrest, legal action) with its place, its facts, the
 organisations and documents linked to it, its source, the claims it backs and a Cite block; an
-organisation or a document with the events it is linked to, by role.
+organisation or a document with the events it is linked to, by role. Every row page names its
+permanent address as canonical, with a title and a description for link previews (Open Graph).
 
-templates/row.html shows what `event_context` and `linked_events` give it; other rows keep
-Datasette's own page. An event's row and everything its page shows with it are read in one trip
-to a query thread.
+templates/row.html shows what `event_context`, `linked_events` and `preview` give it; rows other
+than events keep Datasette's own page below their title. An event's row and everything its page
+shows with it are read in one trip to a query thread.
 """
 
 import sqlite3
@@ -16,6 +17,7 @@ from datasette.utils import tilde_decode
 from pipelines.clean.places import country_name
 from pipelines.vocab import EVENT_KINDS, EVENT_TABLES
 from publish.cite import Reference, bibtex, content_hash, csl_json, plain_text
+from publish.countries import country_label
 
 DATABASE = "evidence"
 FACTS = {
@@ -44,6 +46,10 @@ EVENT_QUERIES = {
     "aliases": "select alias from id_aliases where id = :id order by alias",
     "release": "select value from build where key = 'built_at'",
 }
+# What names a row that is not an event in a link preview: its table's column of a title, and of a
+# line that describes it.
+PREVIEW_COLUMNS = {"organisations": ("name", "kind"), "documents": ("title", "publisher"),
+                   "sources": ("name", "licence"), "claims": ("quote", "reason")}
 LINKED_EVENTS = {
     "organisations": "select eo.role, e.id, e.kind, e.event_table, e.title, e.date, e.country, "
                      "e.place from event_organisations eo join evidence e on e.id = eo.event_id "
@@ -123,6 +129,7 @@ async def event_context(datasette, request, table: str) -> dict:
                     release=release, sha256=content_hash(row))
     return {"event": {
         "row": row, "kind_code": EVENT_KINDS[table], "place": place_line(row),
+        "country_name": country_label(row.get("country")),
         "facts": facts(table, row, read["organisations"]), "documents": documents,
         "source": read["source"][0] if read["source"] else None, "claims": read["claims"],
         "aliases": [r["alias"] for r in read["aliases"]], "reference": ref,
@@ -131,13 +138,29 @@ async def event_context(datasette, request, table: str) -> dict:
     }}
 
 
+async def preview(datasette, request, table: str) -> dict:
+    """A row's permanent address and its table's title; for a table of PREVIEW_COLUMNS, the row's
+    title and description."""
+    row_id = tilde_decode(request.url_vars["pks"])
+    shown = {"url": datasette.absolute_url(request, datasette.urls.row(DATABASE, table, row_id)),
+             "title": row_id, "description": "",
+             "table_title": datasette.metadata("title", database=DATABASE, table=table) or table}
+    if table in PREVIEW_COLUMNS:
+        title, line = PREVIEW_COLUMNS[table]
+        found = (await datasette.get_database(DATABASE).execute(
+            f"select [{title}], [{line}] from [{table}] where id = ?", [row_id])).first()
+        if found:
+            shown["title"], shown["description"] = found[0] or row_id, found[1] or ""
+    return {"preview": shown}
+
+
 async def linked_events(datasette, request, table: str) -> dict:
     """The events an organisation or a document is linked to, by role."""
     db = datasette.get_database(DATABASE)
     by_role: dict[str, list[dict]] = {}
     for row in await db.execute(LINKED_EVENTS[table], [tilde_decode(request.url_vars["pks"])]):
         by_role.setdefault(row["role"] or "linked", []).append(dict(row))
-    return {"linked_events": by_role}
+    return {"linked_events": by_role, **await preview(datasette, request, table)}
 
 
 @hookimpl
@@ -148,4 +171,6 @@ def extra_template_vars(template, database, table, request, datasette):
         return lambda: event_context(datasette, request, table)
     if table in LINKED_EVENTS:
         return lambda: linked_events(datasette, request, table)
+    if "," not in request.url_vars["pks"]:  # a row of one primary key column
+        return lambda: preview(datasette, request, table)
     return {}
