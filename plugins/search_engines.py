@@ -1,8 +1,9 @@
 """What search engines may index: /robots.txt, /sitemap.xml (the home page, the claims page, the
-event tables and every event row), and an `X-Robots-Tag: noindex` header on every other response.
+event tables, every event row and every country page), and an `X-Robots-Tag: noindex` header on
+every other response.
 
-Home, claims, table and row pages may be indexed; queries, facets, filters, data formats, feeds and
-Datasette's own /-/ pages are not.
+Home, claims, country, table and row pages may be indexed; queries, searches, facets, filters, data
+formats, feeds and Datasette's own /-/ pages are not.
 """
 
 from datasette import hookimpl
@@ -18,7 +19,7 @@ DATABASE = "evidence"
 async def indexable(path: str, query_string: bytes, listed_tables) -> bool:
     if query_string:
         return False
-    if path in ("/", "/claims", "/robots.txt", "/sitemap.xml"):
+    if path in ("/", "/claims", "/robots.txt", "/sitemap.xml") or path.startswith("/country/"):
         return True
     parts = path.strip("/").split("/")
     if parts[0] != DATABASE or "." in parts[-1] or len(parts) > 3:
@@ -41,6 +42,8 @@ async def sitemap_xml(datasette, request):
     for table in EVENT_TABLES:
         paths += [datasette.urls.row(DATABASE, table, r[0])
                   for r in await db.execute(f"select id from [{table}] order by id")]
+    paths += [datasette.urls.path(f"/country/{r[0]}") for r in await db.execute(
+        "select distinct country from evidence_counts where country is not null order by country")]
     urls = "".join(f"<url><loc>{escape(datasette.absolute_url(request, p))}</loc></url>"
                    for p in paths)
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -71,7 +71,7 @@ def test_robots_txt_keeps_queries_facets_and_data_out(site):
 
 
 INDEXABLE = ["/", "/claims", "/evidence", "/evidence/deployments",
-             "/evidence/legal_actions/legal-it-moratorium-2021"]
+             "/evidence/legal_actions/legal-it-moratorium-2021", "/country/IT"]
 NOT_INDEXABLE = ["/evidence/deployments?country=US", "/evidence/deployments?_facet=sector",
                  "/evidence/search_all?q=ban", "/evidence/in_force_on",
                  "/evidence?sql=select+1", "/evidence/deployments.json",
@@ -92,14 +92,18 @@ def test_pages_that_may_not_be_indexed(site, path):
     assert headers.get("x-robots-tag") == "noindex"
 
 
-def test_sitemap_lists_every_event_row(site, db):
+def test_sitemap_lists_every_event_row_and_country(site, db):
     status, _, body = fetch(site, "/sitemap.xml")
     assert status == 200
     urls = [loc.text for loc in ElementTree.fromstring(body).iter(f"{SITEMAP}loc")]
     rows = [f"{BASE}/evidence/{table}/{row_id}" for table, row_id in db.execute(
         "select event_table, id from evidence")]
-    assert sorted(set(urls) - {f"{BASE}/", f"{BASE}/claims"} - {
-        f"{BASE}/evidence/{t}" for t in ("deployments", "wrongful_arrests", "legal_actions")}) == sorted(rows)
+    countries = [f"{BASE}/country/{code}" for (code,) in db.execute(
+        "select distinct country from evidence where country is not null")]
+    tables = {f"{BASE}/evidence/{table}" for (table,) in db.execute(
+        "select distinct event_table from evidence")}
+    assert sorted(set(urls) - {f"{BASE}/", f"{BASE}/claims"} - tables) == sorted(rows + countries)
+    assert len(urls) == len(set(urls))
 
 
 def test_event_ids_link_to_their_rows(site, db):
