@@ -168,3 +168,26 @@ def test_the_file_check_catches_a_copy_left_behind(tmp_path):
         redactor.check_file(database_holding(tmp_path / "token.db", "[redacted] was arrested",
                                              leftover=b"\x05sample\x03"))
     redactor.check_file(database_holding(tmp_path / "street.db", "[redacted] was arrested on Sample Street"))
+
+
+def test_no_page_feed_or_export_of_the_site_shows_the_name(db_path):
+    """Everything a reader can fetch, in every format, from the redacted row to the sitemap."""
+    from conftest import InProcess
+
+    site = InProcess(db_path)
+    paths = ["/", "/claims", "/search?q=Louisiana", "/search?q=Reid", "/country/US", "/sitemap.xml",
+             f"/evidence/wrongful_arrests/{ROW}", f"/evidence/wrongful_arrests/{ROW}.json",
+             "/evidence/wrongful_arrests", "/evidence/wrongful_arrests.json?_size=max",
+             "/evidence/wrongful_arrests.csv?_size=max", "/evidence/documents.csv?_size=max",
+             "/evidence/citations.csv?_size=max", "/evidence/evidence.csv?_size=max",
+             "/evidence/new_evidence.atom", "/evidence/evidence_map.json?_size=max"]
+    try:
+        responses = {path: site.get(path, follow_redirects=True) for path in paths}
+    finally:
+        site.close()
+    assert {path: r.status_code for path, r in responses.items()} == dict.fromkeys(paths, 200)
+    assert "Louisiana" in responses["/search?q=Louisiana"].text  # the row is still found
+    # the search page repeats the reader's own words (title, search box): what it found holds none
+    echoed = re.compile(r'<title>Search for Reid|value="Reid"')
+    shown = {path: NAME.findall(echoed.sub("", r.text)) for path, r in responses.items()}
+    assert shown == dict.fromkeys(paths, [])
