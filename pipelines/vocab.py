@@ -4,14 +4,15 @@ Validation rejects any value outside these lists with a message naming the field
 metadata.yml and the README describe the same lists for readers.
 """
 
-EVENT_TABLES = ("deployments", "wrongful_arrests", "legal_actions")
+EVENT_TABLES = ("deployments", "wrongful_arrests", "legal_actions", "declarations")
 EVENT_KINDS = {"deployments": "deployment", "wrongful_arrests": "wrongful_arrest",
-               "legal_actions": "legal_action"}
+               "legal_actions": "legal_action", "declarations": "declaration"}
 
 ID_PREFIXES = {
     "deployments": "dep",
     "wrongful_arrests": "arrest",
     "legal_actions": "legal",
+    "declarations": "decl",
     "documents": "doc",
     "organisations": "org",
 }
@@ -34,6 +35,12 @@ LEGAL_STATUSES = (
     "proposed", "enacted", "in_force", "suspended", "expired", "repealed", "overturned",
     "filed", "pending", "decided", "settled", "dismissed", "withdrawn", "rejected",
 )
+
+# Declarations and open letters of civil society (data/curated/declarations.yml): what kind, who
+# signed them, and how exactly their sources give the number of signatories.
+DECLARATION_KINDS = ("declaration", "open_letter", "citizens_initiative", "petition")
+SIGNATORY_KINDS = ("organisations", "people", "organisations_and_people")
+COUNT_QUALIFIERS = ("exact", "more_than", "about", "almost")
 
 CITATION_ROLES = ("primary", "coverage", "official", "dataset")
 VERIFICATION = ("checked", "partly", "as_published")

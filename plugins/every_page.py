@@ -14,7 +14,7 @@ from datasette import hookimpl
 DATABASE = "evidence"
 STYLESHEET = Path(__file__).resolve().parent.parent / "static" / "site.css"
 KIND_LABELS = {"deployment": "Deployment", "wrongful_arrest": "Wrongful arrest",
-               "legal_action": "Legal action"}
+               "legal_action": "Legal action", "declaration": "Declaration or open letter"}
 
 
 async def release(datasette) -> str | None:

@@ -31,8 +31,13 @@ FACTS = {
     "legal_actions": [("kind", "Kind"), ("status", "Status"),
                       ("jurisdiction", "Jurisdiction"), ("jurisdiction_level", "Level"),
                       ("scope", "Scope"), ("target", "Against"), ("amount", "Amount")],
+    "declarations": [("kind", "Kind"), ("organisers", "Organisers"), ("signatories", "Signatories"),
+                     ("signatories_qualifier", "Number given as"), ("signatories_date", "Counted on"),
+                     ("signatory_kind", "Signed by"), ("addressed_to", "Addressed to"),
+                     ("scope", "Scope"), ("demand", "Demand"), ("end_date", "Closed")],
 }
-CODED_FACTS = {"sector", "mode", "status", "kind", "jurisdiction_level"}  # shown with spaces for _
+CODED_FACTS = {"sector", "mode", "status", "kind", "jurisdiction_level", "signatories_qualifier",
+               "signatory_kind"}  # shown with spaces for _
 EVENT_QUERIES = {
     "organisations": "select eo.role, o.id, o.name, o.kind from event_organisations eo "
                      "join organisations o on o.id = eo.organisation_id where eo.event_id = :id "

@@ -96,7 +96,25 @@ class LegalAction(Event):
     end_date: str | None = None
 
 
-ITEM_TYPES = {cls.table: cls for cls in (Deployment, WrongfulArrest, LegalAction)}
+@dataclass(kw_only=True)
+class Declaration(Event):
+    """One declaration, open letter, citizens' initiative or petition of civil society (curated only)."""
+
+    table: ClassVar[str] = "declarations"
+
+    kind: str
+    organisers: str | None = None
+    signatories: int | None = None
+    signatories_qualifier: str | None = None
+    signatories_date: str | None = None
+    signatory_kind: str | None = None
+    demand: str | None = None
+    addressed_to: str | None = None
+    scope: str | None = None
+    end_date: str | None = None
+
+
+ITEM_TYPES = {cls.table: cls for cls in (Deployment, WrongfulArrest, LegalAction, Declaration)}
 
 
 @dataclass(kw_only=True)

@@ -27,6 +27,12 @@ CURATED_ROW = {
     "sources": [{"url": "https://example.org/ban", "publisher": "Example News",
                  "published": "2019-05-15", "role": "coverage"}],
 }
+LETTER_ROW = {
+    "id": "decl-example-letter-2020", "title": "Example Coalition's open letter", "date": "2020-01-15",
+    "kind": "open_letter", "summary": "Synthetic row: an open letter that makes the example claim.",
+    "sources": [{"url": "https://example.org/letter", "publisher": "Example Coalition",
+                 "title": "Our open letter", "role": "primary"}],
+}
 CLAIM = {"id": "claim-example", "letter": "example.txt", "quote": "Several cities have banned it.",
          "evidence_sql": "select id from legal_actions where kind = 'ban'",
          "measures": [{"label": "cities with a ban",
@@ -37,6 +43,7 @@ CLAIM = {"id": "claim-example", "letter": "example.txt", "quote": "Several citie
 def write_curated(directory, rows=(CURATED_ROW,), claims=(CLAIM,)):
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "legal_actions.yml").write_text(yaml.safe_dump(list(rows)))
+    (directory / "declarations.yml").write_text(yaml.safe_dump([LETTER_ROW]))
     (directory / "claims.yml").write_text(yaml.safe_dump(list(claims)))
     return directory
 
@@ -63,8 +70,8 @@ def test_two_builds_from_the_same_text_are_identical(tmp_path, inputs):
     build(tmp_path / "b.db", items, curated, built_at=BUILT_AT)
     assert (tmp_path / "a.db").read_bytes() == (tmp_path / "b.db").read_bytes()
     assert counts.pop("organisations") > 0  # the curated registry plus the three named here
-    assert counts == {"deployments": 2, "wrongful_arrests": 0, "legal_actions": 1,
-                      "documents": 3, "citations": 3, "claims": 1}
+    assert counts == {"deployments": 2, "wrongful_arrests": 0, "legal_actions": 1, "declarations": 1,
+                      "documents": 4, "citations": 4, "claims": 1}
 
 
 def test_tables_keys_and_search(tmp_path, inputs):
@@ -73,6 +80,7 @@ def test_tables_keys_and_search(tmp_path, inputs):
     build(db_path, items, curated, built_at=BUILT_AT)
     conn = sqlite3.connect(db_path)
     assert conn.execute("select id, kind, title from evidence order by id").fetchall() == [
+        ("decl-example-letter-2020", "declaration", "Example Coalition's open letter"),
         ("dep-atlas-aos9001", "deployment", "Face recognition used by Example Police Department (IL)"),
         ("dep-atlas-aos9002", "deployment", "Face recognition used by Example Sheriff's Office (ZZ)"),
         ("legal-example-ban-2019", "legal_action", "Example City bans face recognition")]
@@ -173,7 +181,7 @@ def test_the_repository_data_builds(tmp_path):
     merged = conn.execute("select count(*) from id_aliases where reason like 'same event as %'").fetchone()[0]
     assert merged > 0
     # rows of one event were merged, then the full-text indexes made: each agrees with its table
-    for table in ("deployments", "wrongful_arrests", "legal_actions", "documents"):
+    for table in ("deployments", "wrongful_arrests", "legal_actions", "declarations", "documents"):
         conn.execute(f"insert into [{table}_fts]([{table}_fts], rank) values ('integrity-check', 1)")
 
 

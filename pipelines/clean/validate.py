@@ -15,9 +15,11 @@ VOCABULARIES = {
     "wrongful_arrests": {},
     "legal_actions": {"kind": vocab.LEGAL_KINDS, "jurisdiction_level": vocab.JURISDICTION_LEVELS,
                       "status": vocab.LEGAL_STATUSES},
+    "declarations": {"kind": vocab.DECLARATION_KINDS, "signatory_kind": vocab.SIGNATORY_KINDS,
+                     "signatories_qualifier": vocab.COUNT_QUALIFIERS},
 }
-OPTIONAL = ("jurisdiction_level",)
-REQUIRED_BY_TABLE = {"legal_actions": ("kind", "status")}
+OPTIONAL = ("jurisdiction_level", "signatory_kind", "signatories_qualifier")
+REQUIRED_BY_TABLE = {"legal_actions": ("kind", "status"), "declarations": ("kind",)}
 
 
 class InvalidRecord(ValueError):

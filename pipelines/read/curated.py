@@ -1,7 +1,8 @@
 """Curated evidence: the YAML files in data/curated/, one per table, turned into records.
 
 A curated row is written by a person, so it must be complete: an explicit id, a title, a date,
-a country, a summary and at least one source with URL and publisher. Unlike a scraped item, a
+a country (a declaration addressed to the whole world may have none), a summary and at least one
+source with URL and publisher. Unlike a scraped item, a
 curated row that breaks a rule stops the build with the file, id and field named: a curator
 fixes it before it is published.
 """
@@ -18,8 +19,11 @@ from pipelines.vocab import EVENT_TABLES
 from scrapers.items import ITEM_TYPES
 
 SOURCE = "curated"
-REQUIRED = ("id", "title", "date", "country", "summary", "sources")
-REQUIRED_BY_TABLE = {"legal_actions": ("jurisdiction_level", "jurisdiction")}
+REQUIRED = ("id", "title", "date", "summary", "sources")
+# A declaration or open letter may address the whole world, so it may have no country.
+REQUIRED_BY_TABLE = {"deployments": ("country",), "wrongful_arrests": ("country",),
+                     "legal_actions": ("country", "jurisdiction_level", "jurisdiction"),
+                     "declarations": ("kind",)}
 SOURCE_FIELDS = {"url", "publisher", "published", "title", "role", "archive_url", "language"}
 
 
@@ -27,7 +31,7 @@ class CuratedError(ValueError):
     """A curated row that cannot be published as written."""
 
 
-DATE_FIELDS = {"date", "end_date", "published"}
+DATE_FIELDS = {"date", "end_date", "published", "signatories_date"}
 
 
 def _dates_as_text(mapping: dict) -> dict:
@@ -46,6 +50,11 @@ def curated_record(table: str, row: dict) -> dict:
     for field in REQUIRED + REQUIRED_BY_TABLE.get(table, ()):
         if row.get(field) in (None, "", []):
             raise InvalidRecord(field, row.get(field), "is required in a curated row")
+    signatories = row.get("signatories")
+    if signatories is not None and (isinstance(signatories, bool) or not isinstance(signatories, int)
+                                    or signatories < 1 or not row.get("signatories_qualifier")):
+        raise InvalidRecord("signatories", signatories,
+                            "must be a whole number above 0, with its signatories_qualifier")
     for source in row["sources"]:
         if not isinstance(source, dict) or not source.get("url") or not source.get("publisher"):
             raise InvalidRecord("sources", source, "each source needs a url and a publisher")

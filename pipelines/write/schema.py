@@ -30,6 +30,10 @@ TYPES = {
                       "status": str, "scope": str, "target": str, "amount": float,
                       "currency": str, "end_date": str, "end_date_precision": str,
                       **EVENT_PROVENANCE},
+    "declarations": {**EVENT_COMMON, "kind": str, "organisers": str, "signatories": int,
+                     "signatories_qualifier": str, "signatories_date": str, "signatory_kind": str,
+                     "demand": str, "addressed_to": str, "scope": str, "end_date": str,
+                     "end_date_precision": str, **EVENT_PROVENANCE},
     "documents": {"id": str, "url": str, "canonical_url": str, "title": str, "publisher": str,
                   "published": str, "published_precision": str, "language": str,
                   "archive_url": str, "source": str, "first_seen": str, "last_seen": str,
@@ -78,6 +82,7 @@ FACETS = {
     "wrongful_arrests": ("country", "region", "date", "year", "agency", "source", "verification"),
     "legal_actions": ("country", "region", "date", "year", "kind", "jurisdiction_level", "status",
                       "source", "verification"),
+    "declarations": ("country", "date", "year", "kind", "signatory_kind", "source", "verification"),
     "documents": ("publisher", "published"),
     "citations": ("event_table", "role"),
     "event_organisations": ("organisation_id", "role"),
@@ -93,6 +98,7 @@ FTS_COLUMNS = {
     "deployments": ("title", "summary", "operator", "vendor", "place", "region"),
     "wrongful_arrests": ("title", "summary", "person", "agency", "vendor", "place", "region"),
     "legal_actions": ("title", "summary", "jurisdiction", "scope", "target", "place", "region"),
+    "declarations": ("title", "summary", "organisers", "demand", "addressed_to", "scope", "place"),
     "documents": ("title", "publisher", "url"),
 }
 
