@@ -1,9 +1,11 @@
 """The published site in a real browser, for what only a browser shows: Datasette serves a
 database built from the repository's curated files and demo snapshots (data/items), and headless
-Chromium clicks the chart, presses the Cite block's Copy buttons, counts the map's markers, waits
-for the search across tables, checks that no page fetches a script or stylesheet from elsewhere,
-and that each page fits a phone's width. The pages' contents are checked without a browser in
-tests/test_served.py.
+Chromium clicks the chart, presses the Cite block's Copy buttons, counts the map's markers and
+loads its tiles from the site, filters a search, and checks that no page fetches anything from
+elsewhere, that each page fits a phone's width, and that the pages for readers (search, a row, a
+country, the 404 page) log no error and link only to pages that answer. The pages' contents are
+checked without a browser in tests/test_served.py, tests/test_search_page.py and
+tests/test_reader_pages.py.
 
 Each page the README shows is screenshotted: into a temporary directory under `make test`, into
 docs/screenshots/ under `make screenshots` (FRT_SCREENSHOTS names the directory; there a missing
@@ -20,7 +22,6 @@ import pytest
 import served
 from served import chromium, datasette_server, missing_browser, offline_page
 
-TILE_HOSTS = {"a.tile.openstreetmap.org", "b.tile.openstreetmap.org", "c.tile.openstreetmap.org"}
 CITED_ROW = ("legal_actions", "legal-it-moratorium-2021")
 PHONE = {"width": 390, "height": 844}
 
@@ -74,8 +75,8 @@ def screenshot(target, shots: Path, name: str, **options) -> Path:
 
 
 def assert_only_local_assets(outside):
-    """Nothing but map tiles may come from elsewhere: every script and stylesheet is served here."""
-    assert {urlsplit(url).hostname for url in outside} <= TILE_HOSTS, outside
+    """Nothing comes from elsewhere: every script, stylesheet and map tile is served here."""
+    assert outside == []
 
 
 # --------------------------------------------------------------------- home page and chart
@@ -140,7 +141,10 @@ def test_map_shows_a_marker_for_every_row_with_a_place(page, site, db, outside, 
     placed = scalar(db, "select count(*) from evidence where latitude is not null and longitude is not null")
     assert single + clustered == placed > 0
     screenshot(page, shots, "map")
-    assert outside, "the map asks for its tiles"
+    tiles = page.locator("img.leaflet-tile-loaded").evaluate_all("tiles => tiles.map(t => t.src)")
+    assert tiles and all(urlsplit(src).path.startswith("/-/tiles/basemap/") for src in tiles)
+    assert not page.locator("th.col-popup").is_visible()  # the markers' popups, not for reading
+    assert '"link":' not in page.locator("section.content").inner_text()
     assert_only_local_assets(outside)
 
 
@@ -164,7 +168,8 @@ def test_search_filters_by_country_from_its_list(page, site, db, outside, shots)
 
 
 PAGES = ["/", "/claims", "/evidence/legal_actions/legal-it-moratorium-2021", "/evidence/deployments",
-         "/evidence/evidence_map", "/search?q=clearview"]
+         "/evidence/evidence_map", "/search?q=clearview", "/country/IT", "/evidence/evidence_by_country",
+         "/no/such/page"]
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +188,42 @@ def test_each_page_fits_a_phone(phone, site, path):
                      && !e.closest('.table-wrapper, pre, .leaflet-container'))
         .map(e => e.tagName + '.' + e.className)""")
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], wider
+
+
+# --------------------------------------------------------------------- pages for readers
+
+
+READER_PAGES = {"search": "/search?q=police", "row": "/evidence/legal_actions/legal-it-moratorium-2021",
+                "country": "/country/IT", "not-found": "/no/such/page"}
+SQL_WORDS = re.compile(r"\b(select|from|where|union|join)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize("name", READER_PAGES)
+def test_a_page_for_readers_fits_logs_no_error_and_links_pages_that_answer(
+        browser, site, outside, shots, name, viewport):
+    errors = []
+    with offline_page(browser, site, outside) as page:
+        if viewport:
+            page.set_viewport_size(viewport)
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        response = page.goto(site + READER_PAGES[name])
+        assert response.status == (404 if name == "not-found" else 200)
+        page.wait_for_load_state("networkidle")
+        title = page.title()
+        assert title.endswith("FRT Evidence") and not SQL_WORDS.search(title), title
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        links = sorted({urlsplit(href)._replace(fragment="").geturl() for href in page.locator(
+            "a[href]").evaluate_all("links => links.map(a => new URL(a.getAttribute('href'), "
+                                    "document.baseURI).href)") if href.startswith(site)})
+        broken = [(link, status) for link in links
+                  if (status := page.request.get(link, max_redirects=0).status) not in (200, 301, 302)]
+        screenshot(page, shots, f"{name}-{'phone' if viewport else 'desktop'}", full_page=True)
+    if name == "not-found":  # the browser reports the page's own 404
+        errors = [e for e in errors if "404" not in e]
+    assert errors == [] and broken == [] and len(links) > 5
+    assert_only_local_assets(outside)
 
 
 # --------------------------------------------------------------------- the rule for a missing browser
