@@ -187,3 +187,18 @@ def test_a_missing_page_shows_its_address_as_text(demo_site):
     response = demo_site.get("/evidence/deployments/~3Cscript~3Ewindow.__xss~3D1~3C~2Fscript~3E")
     assert response.status_code == 404
     assert "<script>window.__xss" not in response.text
+
+
+# --------------------------------------------------------------------- the map's tiles
+
+
+def test_the_map_takes_its_tiles_from_the_site_unless_deployed_online(demo_site, monkeypatch):
+    offline = demo_site.get("/evidence/evidence_map").text
+    assert 'DATASETTE_CLUSTER_MAP_TILE_LAYER = "/-/tiles/basemap/{z}/{x}/{y}.png"' in offline
+    assert '"maxNativeZoom": 6' in offline
+    tile = demo_site.get("/-/tiles/basemap/2/2/1.png")
+    assert tile.status_code == 200 and tile.content.startswith(b"\x89PNG")
+    monkeypatch.setenv("FRT_MAP_TILES", "online")
+    online = demo_site.get("/evidence/evidence_map?kind=deployment").text
+    assert 'DATASETTE_CLUSTER_MAP_TILE_LAYER = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"' in online
+    assert 'DATASETTE_CLUSTER_MAP_CONTAINER = "#evidence-map"' in online  # metadata.yml's setting kept
