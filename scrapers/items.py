@@ -132,6 +132,7 @@ class DocumentCheck:
     warc: str | None = None
     record: str | None = None
     error: str | None = None
+    page_title: str | None = None  # the page's own title (og:title, else <title>), whitespace collapsed
 
 
 @dataclass(kw_only=True)

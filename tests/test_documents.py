@@ -92,7 +92,7 @@ def test_every_cited_page_is_captured_with_its_digest(checked):
         body = PAGE.format(f"Page {name}", 1).encode()
         assert capture["content_sha256"] == hashlib.sha256(body).hexdigest()
         assert capture["http_status"] == 200 and capture["bytes"] == len(body)
-        assert entry["live_status"] == "live"
+        assert entry["live_status"] == "live" and entry["page_title"] == f"Page {name}"
     first = checked["runs"][0]
     assert (first["status"], first["items"], first["new"]) == ("ok", 3, 3)
     # Two nights a second apart or less still have two ids (and two WARC files).
@@ -136,10 +136,12 @@ def test_the_build_carries_captures_into_documents(checked):
     with sqlite3.connect(checked["tmp"] / "evidence.db") as conn:
         conn.row_factory = sqlite3.Row
         rows = {r["url"]: r for r in conn.execute(
-            "select url, content_sha256, captured, archive_url, live_status from documents "
+            "select url, title, content_sha256, captured, archive_url, live_status from documents "
             "where url like 'http://127.0.0.1:%'")}
         captures = dict(conn.execute("select document_id, count(*) from captures group by document_id"))
     a, b, c = (rows[urls[n]] for n in "abc")
+    # the page's own title when first captured (b's later title is not the version cited)
+    assert (a["title"], b["title"], c["title"]) == ("Page a", "Page b", "Page c")
     assert a["content_sha256"] == hashlib.sha256(PAGE.format("Page a", 1).encode()).hexdigest()
     assert a["archive_url"] == WAYBACK.format(urls["a"]) and a["captured"] and a["live_status"] == "live"
     assert b["archive_url"] == WAYBACK.format("b") and b["live_status"] == "changed"

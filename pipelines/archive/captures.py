@@ -4,7 +4,8 @@ The spiders fetch source listings (a CSV, a snapshot, GraphQL pages); the pages 
 cite are fetched by the `documents` spider, politely and a few hundred a night. Its findings are
 kept as text in data/documents.jsonl, one line per document: its captures (when, HTTP status,
 sha256 of the body as read, sha256 of its visible text, type, size, and the WARC file and record
-that hold it), its Wayback Machine copy if one exists, and its live status:
+that hold it), the page's own title at its first capture (the build gives it to a document its
+citations leave untitled), its Wayback Machine copy if one exists, and its live status:
 
 - live: it answers with what was captured (a 304, or the same text);
 - changed: it answers with other text (the new version is captured too; the first capture stays
@@ -95,6 +96,8 @@ def apply_check(entry: dict, check: dict, today: str) -> str:
     if not captures:
         captures.append(capture)
         entry["live_status"] = "live"
+        if check.get("page_title"):  # the title of the version cited: the first capture's
+            entry["page_title"] = check["page_title"]
         return "captured"
     if check["text_sha256"] in {c["text_sha256"] for c in captures[:1]}:
         entry["live_status"] = "live"

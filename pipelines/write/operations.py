@@ -31,7 +31,9 @@ def insert_run_log(db: sqlite_utils.Database, runs_dir: Path) -> None:
 
 
 def insert_captures(db: sqlite_utils.Database, documents_file: Path) -> None:
-    """The captures of the documents the database holds, and their marks on those documents."""
+    """The captures of the documents the database holds, and their marks on those documents: the
+    first capture's digest and time, the live status, an archived copy and, for a document its
+    citations give no title, the title the page itself carried when first captured."""
     state = read_state(documents_file)
     held = [doc_id for doc_id in sorted(state)
             if db.execute("select 1 from documents where id = ?", (doc_id,)).fetchone()]
@@ -42,6 +44,7 @@ def insert_captures(db: sqlite_utils.Database, documents_file: Path) -> None:
         entry = state[doc_id]
         first = (entry.get("captures") or [{}])[0]
         db.execute("update documents set content_sha256 = ?, captured = ?, live_status = ?, "
-                   "live_checked = ?, archive_url = coalesce(archive_url, ?) where id = ?",
+                   "live_checked = ?, archive_url = coalesce(archive_url, ?), title = coalesce(title, ?) "
+                   "where id = ?",
                    (first.get("content_sha256"), first.get("fetched"), entry.get("live_status"),
-                    entry.get("live_checked"), entry.get("wayback_url"), doc_id))
+                    entry.get("live_checked"), entry.get("wayback_url"), entry.get("page_title"), doc_id))

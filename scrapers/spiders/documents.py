@@ -25,6 +25,8 @@ from scrapers.items import DocumentCheck, WaybackCopy
 
 WAYBACK_API = "https://archive.org/wayback/available"
 VISIBLE_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
+PAGE_TITLE = "//meta[@property='og:title']/@content | //head/title/text()"
+TITLE_LENGTH = 300  # a page title longer than this is not a title
 
 
 def _now() -> str:
@@ -56,9 +58,10 @@ class DocumentsSpider(scrapy.Spider):
                                      callback=self.parse_wayback, meta={"document_id": document["id"]})
 
     def parse_page(self, response):
-        body = response.body
+        body, title = response.body, None
         if isinstance(response, HtmlResponse):
             text = " ".join(response.xpath(VISIBLE_TEXT).getall())
+            title = " ".join((response.xpath(PAGE_TITLE).get() or "").split())[:TITLE_LENGTH] or None
         elif isinstance(response, TextResponse):
             text = response.text
         else:
@@ -68,7 +71,8 @@ class DocumentsSpider(scrapy.Spider):
             http_status=response.status, content_sha256=content_sha256(body),
             text_sha256=text_sha256(text), bytes=len(body),
             content_type=(response.headers.get("Content-Type") or b"").decode("latin-1") or None,
-            warc=response.meta.get("warc_file"), record=response.meta.get("warc_record_id"))
+            warc=response.meta.get("warc_file"), record=response.meta.get("warc_record_id"),
+            page_title=title if response.status < 400 else None)
 
     def unreachable(self, failure):
         request = failure.request
