@@ -6,8 +6,9 @@ evidence_by_country opens with when no country is chosen.
 Counts come from the evidence_counts table (rows per year, kind and country), so that the list of
 countries and a country's timeline cost the same at any size; each kind lists its newest
 ROWS_LISTED rows and links the table page that holds them all. A code in lower case is redirected
-to its upper-case page; a code no row names answers 404. The `country_name` template filter names
-a country by its code: a table's country facet links each country's page with it.
+to its upper-case page; a code no row names answers 404. The `country_name` and `country_of_name`
+template filters turn a code into a name and back: a table's facet of countries, by code or by name,
+links each country's page.
 """
 
 import re
@@ -17,7 +18,7 @@ from datasette.utils.asgi import NotFound, Response
 
 from pipelines.vocab import EVENT_KINDS, EVENT_TABLES
 from publish.chart import stacked_years
-from publish.countries import country_label
+from publish.countries import country_label, country_of_name
 
 DATABASE = "evidence"
 ROWS_LISTED = 50
@@ -78,6 +79,7 @@ async def country_page(datasette, request):
 @hookimpl
 def prepare_jinja2_environment(env):
     env.filters["country_name"] = country_label
+    env.filters["country_of_name"] = country_of_name
 
 
 @hookimpl

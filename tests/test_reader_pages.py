@@ -9,7 +9,7 @@ import pytest
 from payload_site import COUNTRY, ROW, TITLE, payload_site
 from scrapy.selector import Selector
 
-from publish.countries import country_label
+from publish.countries import country_label, country_of_name
 
 BASE = "http://localhost"  # the host datasette.client's requests name
 SQL = re.compile(r"\b(select|from|where|union|join)\b", re.IGNORECASE)
@@ -160,6 +160,16 @@ def test_row_pages_and_the_country_facet_link_the_country_pages(demo_site):
         "United States"
     for href in {link.attrib["href"] for link in links}:
         assert demo_site.get(href).status_code == 200, href
+
+
+def test_a_facet_of_country_names_links_the_same_pages(demo_site):
+    assert [country_of_name(n) for n in ("Italy", "United States", "European Union", "Atlantis", "")] \
+        == ["IT", "US", "EU", None, None]
+    by_name = demo_site.get("/evidence/deployments?_facet=country_name")
+    by_code = page(demo_site, "/evidence/deployments?_facet=country")
+    if by_name.status_code == 200:  # where the build makes a column of country names
+        assert Selector(text=by_name.text).css("p.country-pages a::attr(href)").getall() == \
+            by_code.css("p.country-pages a::attr(href)").getall()
 
 
 def test_a_country_page_shows_a_title_with_markup_as_text(payload):
