@@ -21,7 +21,7 @@ DEMO_ENV := FRT_ITEMS_DIR=$(DEMO)/items FRT_RUNS_DIR=$(DEMO)/runs FRT_ARCHIVE_DI
 	FRT_HTTPCACHE_DIR=$(CURDIR)/$(DEMO)/httpcache
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-build test screenshots browser lint build release scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis wrk bench
+.PHONY: help install demo demo-build test screenshots browser lint build release scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis wrk bench notebooks
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -64,7 +64,7 @@ browser: ## Install Debian's chromium for the browser tests, if missing (needs r
 	else echo "chromium is missing and needs root and apt-get to install: the browser tests skip (they fail where CI=true)"; fi
 
 lint: $(TEST_STAMP) ## Check style with ruff
-	$(BIN)/ruff check scrapers pipelines tests plugins publish nightly bench
+	$(BIN)/ruff check scrapers pipelines tests plugins publish nightly bench notebooks
 
 build: $(STAMP) ## Rebuild data/evidence.db from item snapshots and curated files (atomic swap); register new ids
 	$(BIN)/python -m pipelines.build --db $(DB) --register
@@ -110,6 +110,9 @@ redis: ## Install Debian's redis-server for distributed runs and their tests, if
 
 bench: $(STAMP) wrk ## Benchmark the pipeline and the site on generated data: make bench SCALE=1000000 (bench/results.json)
 	$(BIN)/python -m bench.run --scale $(SCALE)
+
+notebooks: $(TEST_STAMP) ## Run the analyses in notebooks/ on $(DB) and render them to HTML in static/analyses/ (served at /assets/analyses/)
+	FRT_DB=$(DB) $(BIN)/jupyter nbconvert --to html --execute --template-file notebooks/offline.html.j2 --output-dir static/analyses notebooks/*.ipynb
 
 serve: $(STAMP) ## Serve data/evidence.db with Datasette on http://127.0.0.1:$(PORT)
 	$(BIN)/datasette serve -i $(DB) -m metadata.yml --plugins-dir plugins --template-dir templates --static assets:static --static releases:releases --setting suggest_facets off --setting facet_time_limit_ms 1000 --host 127.0.0.1 --port $(PORT)
