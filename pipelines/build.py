@@ -211,10 +211,10 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
         create_indexes(db)
         create_views(db)
         count_evidence(db)
-        claims = evaluate_claims(db, Path(curated_dir) / "claims.yml")
+        claims, claim_links = evaluate_claims(db, Path(curated_dir) / "claims.yml")
         redactor.scrub_rows("claims", claims)
         with db.conn:
-            insert_claims(db, claims)
+            insert_claims(db, claims, claim_links)
             db["build"].insert({"key": "built_at", "value": built}, pk="key")
         broken = dangling_keys(db.conn)
         if broken:

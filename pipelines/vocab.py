@@ -42,6 +42,11 @@ DECLARATION_KINDS = ("declaration", "open_letter", "citizens_initiative", "petit
 SIGNATORY_KINDS = ("organisations", "people", "organisations_and_people")
 COUNT_QUALIFIERS = ("exact", "more_than", "about", "almost")
 
+# The letters' claims (data/curated/claims.yml): a verdict, and whether an evidence row is dated on
+# or before the letter (it can back the claim) or after it (later evidence).
+CLAIM_VERDICTS = ("yes", "partly", "no")
+CLAIM_TIMINGS = ("before", "after")
+
 CITATION_ROLES = ("primary", "coverage", "official", "dataset")
 VERIFICATION = ("checked", "partly", "as_published")
 ORGANISATION_ROLES = ("operator", "vendor", "agency", "target")

@@ -1,9 +1,12 @@
 """The two letters' claims wherever the site shows them: the /claims page (each claim quoted, with its
-verdict and the rows that back it), the home page's count of verdicts per letter, and the `letter`
-and `verdict` template filters with which a row page names the claims it backs.
+verdict, the reason for it, the rows dated on or before its letter that back it and the later rows),
+the home page's count of verdicts per letter, and the `letter` and `verdict` template filters with
+which a row page names the claims it backs.
 
 A claim without evidence is shown as unsupported, never left out. The claims table is made by the
-build, which runs each claim's evidence query (README, "Claims").
+build, which runs each claim's evidence query and dates each row against the letter (README,
+"Claims"). Datasette's page script closes every open <details> at any click outside it; the claims
+page's own script (KEEP_LISTS_OPEN) keeps its lists of rows open until their own summary is clicked.
 """
 
 import json
@@ -35,6 +38,24 @@ LETTERS = {
         "reclaim-your-face-2022", "Reclaim Your Face: open letter of 53 organisations to "
         "Members of the European Parliament", "Brussels, 10 May 2022"),
 }
+
+
+# Datasette's _close_open_menus.html closes, on a click on the page (a listener on document.body),
+# every open <details> the click is outside of. This script notes the open lists of rows before that
+# listener runs (capture on document) and opens them again after it (bubble on window); a click on
+# a list's own summary still closes it, since <details> toggles after the click's listeners.
+KEEP_LISTS_OPEN = """
+(function () {
+    var kept = [];
+    document.addEventListener("click", function () {
+        kept = Array.from(document.querySelectorAll("details.more-evidence[open]"));
+    }, true);
+    window.addEventListener("click", function () {
+        kept.forEach(function (details) { details.open = true; });
+        kept = [];
+    });
+})();
+"""
 
 
 def letter(name: str) -> Letter:
@@ -69,18 +90,31 @@ async def evidence_rows(db, ids: list[str]) -> dict[str, dict]:
     return {row["id"]: dict(row) for row in rows}
 
 
+def split(claim: dict) -> dict:
+    """The claim's rows dated on or before its letter and its later rows (evidence_ids lists them in
+    that order), each with the ids listed on the page and how many more there are."""
+    ids = json.loads(claim["evidence_ids"] or "[]")
+    parts = {"before": ids[:claim["before_count"]], "after": ids[claim["before_count"]:]}
+    return {timing: {"listed": part[:CLAIM_ROWS_LISTED], "count": len(part),
+                     "unlisted": max(0, len(part) - CLAIM_ROWS_LISTED)}
+            for timing, part in parts.items()}
+
+
 async def claims_page(datasette, request):
     db = datasette.get_database(DATABASE)
     claims = [dict(r) for r in await db.execute("select * from claims order by letter, rowid")]
     for claim in claims:
-        ids = json.loads(claim["evidence_ids"] or "[]")
-        claim["listed"], claim["unlisted"] = ids[:CLAIM_ROWS_LISTED], max(0, len(ids) - CLAIM_ROWS_LISTED)
-    found = await evidence_rows(db, sorted({i for claim in claims for i in claim["listed"]}))
+        claim["rows"] = split(claim)
+    listed = sorted({i for claim in claims for part in claim["rows"].values() for i in part["listed"]})
+    found = await evidence_rows(db, listed)
     letters = []
     for claim in claims:
         if not letters or letters[-1]["name"] != claim["letter"]:
-            letters.append({"name": claim["letter"], "letter": letter(claim["letter"]), "claims": []})
-        claim["evidence"] = [found.get(i) or {"id": i, "title": i} for i in claim["listed"]]
+            letters.append({"name": claim["letter"], "letter": letter(claim["letter"]),
+                            "letter_id": claim["letter_id"], "letter_date": claim["letter_date"],
+                            "claims": []})
+        for part in claim["rows"].values():
+            part["evidence"] = [found.get(i) or {"id": i, "title": i} for i in part["listed"]]
         letters[-1]["claims"].append(claim)
     totals = {code: sum(c["supported"] == code for c in claims) for code in VERDICTS}
     html = await datasette.render_template("claims.html", {"letters": letters, "totals": totals},
@@ -97,6 +131,11 @@ def register_routes():
 def prepare_jinja2_environment(env):
     env.filters["letter"] = letter
     env.filters["verdict"] = verdict
+
+
+@hookimpl
+def extra_body_script(template):
+    return KEEP_LISTS_OPEN if template == "claims.html" else None
 
 
 @hookimpl

@@ -36,7 +36,8 @@ LETTER_ROW = {
 CLAIM = {"id": "claim-example", "letter": "example.txt", "quote": "Several cities have banned it.",
          "evidence_sql": "select id from legal_actions where kind = 'ban'",
          "measures": [{"label": "cities with a ban",
-                       "sql": "select count(distinct jurisdiction) from legal_actions where kind = 'ban'"}],
+                       "sql": "select count(distinct jurisdiction) from legal_actions "
+                              "where id in (select id from claim_before)"}],
          "threshold": 3}
 
 
@@ -44,7 +45,8 @@ def write_curated(directory, rows=(CURATED_ROW,), claims=(CLAIM,)):
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "legal_actions.yml").write_text(yaml.safe_dump(list(rows)))
     (directory / "declarations.yml").write_text(yaml.safe_dump([LETTER_ROW]))
-    (directory / "claims.yml").write_text(yaml.safe_dump(list(claims)))
+    (directory / "claims.yml").write_text(yaml.safe_dump({
+        "letters": {"example.txt": {"declaration": LETTER_ROW["id"]}}, "claims": list(claims)}))
     return directory
 
 
@@ -95,7 +97,8 @@ def test_tables_keys_and_search(tmp_path, inputs):
                         "where c.event_id = 'legal-example-ban-2019'").fetchall() == [
         ("https://example.org/ban",)]
     claim = conn.execute("select evidence_count, supported, reason from claims").fetchone()
-    assert claim == (1, "partly", "1 evidence row; 1 cities with a ban; the letter's figure needs 3")
+    assert claim == (1, "partly", "1 row dated on or before the letter, 0 later; 1 cities with a ban; "
+                                  "the letter's figure needs 3.")
     indexes = {row[1] for row in conn.execute("select * from sqlite_master where type = 'index'")}
     assert "idx_deployments_country" in indexes and "idx_legal_actions_kind" in indexes
 

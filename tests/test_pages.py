@@ -162,21 +162,21 @@ def test_claims_page_shows_unsupported_claims(site, db):
 
 def test_a_claim_backed_by_many_rows_lists_a_hundred_and_links_the_rest(demo_db, tmp_path):
     """A claim can be backed by hundreds of thousands of rows: the page lists the first hundred
-    and links the query that selects them all."""
+    and links them all (claim_evidence, filtered to the claim and the rows before its letter)."""
     copy = tmp_path / "evidence.db"
     copy.write_bytes(demo_db.read_bytes())
     ids = [f"dep-example-{n:03d}" for n in range(150)]
     with sqlite3.connect(copy) as conn:
-        claim_id, sql = conn.execute("select id, evidence_sql from claims order by id limit 1").fetchone()
-        conn.execute("update claims set evidence_ids = ?, evidence_count = 150 where id = ?",
-                     (json.dumps(ids), claim_id))
+        claim_id = conn.execute("select id from claims order by id limit 1").fetchone()[0]
+        conn.execute("update claims set evidence_ids = ?, evidence_count = 150, before_count = 150, "
+                     "after_count = 0 where id = ?", (json.dumps(ids), claim_id))
     _, _, html = fetch(served(copy), "/claims")
     article = html.split(f'id="{claim_id}">', 1)[1].split("</article>", 1)[0]
     listed = re.findall(r"dep-example-\d{3}", article)
     assert sorted(set(listed)) == ids[:100]
-    more = re.search(r'And 50 more: <a href="/evidence\?sql=([^"]+)">the query that selects all 150</a>',
-                     article)
-    assert more and unescape(urllib.parse.unquote(more.group(1))) == sql
+    more = re.search(r'And 50 more: <a href="/evidence/claim_evidence\?claim_id=([^&"]+)&amp;timing=before">'
+                     r"all 150 rows dated on or before the letter</a>", article)
+    assert more and urllib.parse.unquote(more.group(1)) == claim_id
 
 
 @pytest.mark.parametrize(("path", "sql"), [

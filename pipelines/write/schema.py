@@ -50,10 +50,11 @@ TYPES = {
                          "score": float, "fields": str, "note": str},
     "sources": {"id": str, "name": str, "homepage": str, "kind": str, "licence": str,
                 "licence_url": str, "coverage": str, "caveats": str, "rows": int, "last_run": str},
-    "claims": {"id": str, "letter": str, "quote": str, "evidence_sql": str, "evidence_count": int,
-               "evidence_ids": str, "measures": str, "threshold": int, "supported": str,
-               "reason": str},
-    "claim_evidence": {"evidence_id": str, "claim_id": str},
+    "claims": {"id": str, "letter": str, "letter_id": str, "letter_date": str, "quote": str,
+               "evidence_sql": str, "evidence_count": int, "before_count": int, "after_count": int,
+               "evidence_ids": str, "measures": str, "threshold": int, "query_verdict": str,
+               "verdict_by": str, "supported": str, "note": str, "reason": str},
+    "claim_evidence": {"evidence_id": str, "claim_id": str, "timing": str},
     "runs": {"run": str, "spider": str, "started": str, "finished": str, "duration_s": float,
              "status": str, "mode": str, "workers": int, "finish_reason": str, "items": int,
              "new": int, "changed": int, "unchanged": int, "restored": int, "gone": int,
@@ -91,6 +92,7 @@ FACETS = {
     "captures": ("http_status", "content_type"),
     "id_aliases": ("survivor_table",),
     "match_candidates": ("left_table", "note"),
+    "claim_evidence": ("claim_id", "timing"),
 }
 # Columns the site looks rows up by that are no facet: a document's events, a row's aliases.
 LOOKUPS = {"citations": (("document_id", "event_id"),), "id_aliases": (("id",),)}
