@@ -45,15 +45,26 @@ def record(**fields):
     ("27 de julio de 2019", ("2019-07-27", "day")),
     ("  ", None),
     (None, None),
+    # written in figures only, as the Atlas's cells are: read by their shape
+    ("04/2019", ("2019-04", "month")),
+    ("01/17,2019", ("2019-01-17", "day")),
+    ("02/18/ 2020", ("2020-02-18", "day")),
+    ("07-11-2019", ("2019-07-11", "day")),
+    ("2016-17", ("2016/2017", "range")),  # a year and the next
+    ("2010/11", ("2010/2011", "range")),
+    ("2011-12", ("2011-12", "month")),  # ISO 8601's month first
+    ("43655", ("2019-07-09", "day")),  # a spreadsheet's day number: days since 1899-12-30
+    ("43553", ("2019-03-29", "day")),
+    ("21, 2019", ("2019", "year")),  # no month: only the year is known, no day is made up
 ])
 def test_dates_keep_their_precision(text, expected):
     assert parse_date(text) == expected
 
 
-@pytest.mark.parametrize("text", ["see link", "n/a", "13/45/2019", "2/30/2020", "0999"])
+@pytest.mark.parametrize("text", ["see link", "n/a", "13/45/2019", "2/30/2020", "0999", "10/4"])
 def test_text_that_is_no_date_is_refused(text):
     for _ in range(2):  # the second answer comes from the cache
-        with pytest.raises(UnparseableDate, match="0999|see link|n/a|13/45|2/30"):
+        with pytest.raises(UnparseableDate, match="0999|see link|n/a|13/45|2/30|10/4"):
             parse_date(text)
 
 
