@@ -212,3 +212,13 @@ def test_the_map_takes_its_tiles_from_the_site_unless_deployed_online(demo_site,
     online = demo_site.get("/evidence/evidence_map?kind=deployment").text
     assert 'DATASETTE_CLUSTER_MAP_TILE_LAYER = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"' in online
     assert 'DATASETTE_CLUSTER_MAP_CONTAINER = "#evidence-map"' in online  # metadata.yml's setting kept
+
+
+# --------------------------------------------------------------------- table pages
+
+
+def test_facets_are_folded_until_a_reader_narrows_the_rows(demo_site):
+    plain = page(demo_site, "/evidence/deployments")
+    assert plain.css("details.facets .facet-info") and "open" not in plain.css("details.facets").attrib
+    for path in ("/evidence/deployments?sector=policing", "/evidence/deployments?_facet=country"):
+        assert "open" in page(demo_site, path).css("details.facets").attrib, path
