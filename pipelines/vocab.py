@@ -20,7 +20,7 @@ ID_PREFIXES = {
 SECTORS = (
     "policing", "border", "transport", "retail", "education", "stadium", "welfare",
     "public_space", "housing", "health", "workplace", "government", "events", "finance",
-    "online", "other", "unknown",
+    "online", "consumer", "other", "unknown",
 )
 MODES = ("live", "retrospective", "unknown")
 DEPLOYMENT_STATUSES = ("proposed", "pilot", "active", "suspended", "banned", "ended", "unknown")
@@ -49,8 +49,11 @@ CLAIM_TIMINGS = ("before", "after")
 
 CITATION_ROLES = ("primary", "coverage", "official", "dataset")
 VERIFICATION = ("checked", "partly", "as_published")
-ORGANISATION_ROLES = ("operator", "vendor", "agency", "target")
+ORGANISATION_ROLES = ("operator", "vendor", "agency", "target", "deployer", "developer")
 ORGANISATION_KINDS = ("vendor", "police", "authority", "court", "regulator", "company")
 MATCH_DECISIONS = ("same", "different")
 
 DATE_PRECISIONS = ("day", "month", "year", "range")
+# What an event's date is: the day it happened (as its source or curator gives it), or the
+# earliest date of the reports its source links to (the Atlas gives no date of use).
+DATE_BASES = ("event", "earliest_report")

@@ -33,6 +33,7 @@ class Event:
     title: str
     summary: str | None = None
     date: str | None = None
+    date_basis: str | None = None  # what the date is (vocab.DATE_BASES); normalisation's default: event
     country: str | None = None
     region: str | None = None
     county: str | None = None
@@ -45,6 +46,10 @@ class Event:
     id: str | None = None
     merged_ids: list[str] = field(default_factory=list)
     documents: list[DocumentRef] = field(default_factory=list)
+    # the organisations a source names as having deployed or developed the system (the AIID's
+    # alleged deployers and developers); None where the source has no such lists
+    deployers: list[str] | None = None
+    developers: list[str] | None = None
 
 
 @dataclass(kw_only=True)

@@ -5,6 +5,7 @@ import pytest
 from pipelines.clean.organisations import (
     alias_ids,
     canonical_name,
+    canonicalise,
     named_organisations,
     names_in,
     organisation_id,
@@ -99,3 +100,15 @@ def test_named_organisations_include_those_of_merged_rows():
     assert named_organisations(record) == [("Example Police Department", "agency"),
                                            ("Clearview AI", "vendor"),
                                            ("Example Sheriff's Office", "agency")]
+
+
+def test_deployers_and_developers_are_canonical_and_named_in_their_roles():
+    record = canonicalise({"operator": "Example Police Department", "vendors": ["dataworks-plus"],
+                           "deployers": ["Example Police Department"],
+                           "developers": ["Dataworks Plus", "dataworks-plus"]})
+    assert record["developers"] == ["DataWorks Plus"]
+    assert named_organisations(record) == [("Example Police Department", "operator"),
+                                           ("DataWorks Plus", "vendor"),
+                                           ("Example Police Department", "deployer"),
+                                           ("DataWorks Plus", "developer")]
+    assert canonicalise({"vendors": []}) == {"vendors": []}  # a list the record lacks stays absent

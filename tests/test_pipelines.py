@@ -137,6 +137,15 @@ def test_normalise_tidies_and_reports_what_it_dropped():
     assert result["geo_precision"] == "place"  # Springfield is found without its region
 
 
+def test_a_date_is_the_events_unless_the_record_says_otherwise():
+    assert normalise(record())[0]["date_basis"] == "event"
+    assert normalise(record(date_basis="earliest_report"))[0]["date_basis"] == "earliest_report"
+    assert normalise(record(date=None))[0].get("date_basis") is None  # no date, nothing to say of it
+    with pytest.raises(InvalidRecord) as error:
+        validate(record(date_basis="when we heard of it"))
+    assert error.value.field == "date_basis"
+
+
 def test_normalise_reads_blank_text_as_none_and_a_number_date_as_text():
     result, problems = normalise(record(summary=" \n\t ", caveat="", date=2019, end_date=None))
     assert (result["summary"], result["caveat"]) == (None, None)

@@ -1,5 +1,6 @@
 """Places on real data: every face recognition row of the full 2020 Atlas lands in its own state,
-and the places that used to land in another state, or at their country's centre, land where they are."""
+the places that used to land in another state, or at their country's centre, land where they are,
+and countries and regions have the names readers know."""
 
 from collections import Counter
 from dataclasses import asdict
@@ -9,7 +10,8 @@ import reverse_geocoder
 from conftest import file_response, make_spider, shared_file
 
 from pipelines.clean.normalise import normalise
-from pipelines.clean.places import ADMIN1, locate, region, region_in_english
+from pipelines.clean.placenames import region_en, region_in_english
+from pipelines.clean.places import ADMIN1, country_name, locate, region
 from scrapers.spiders.atlas import AtlasSpider
 
 FULL_2020 = "atlas_of_surveillance/atlas_download_20201007_full.csv"
@@ -118,6 +120,8 @@ def test_each_region_tied_by_hand_has_the_gazetteers_places(code):
     ("RU-MOW", "Moscow"), ("RS-00", "Belgrade"), ("CN-SD", "Shandong"), ("CN-XJ", "Xinjiang"),
     ("DE-BY", "Bavaria"), ("IT-25", "Lombardy"), ("RU-SPE", "Saint Petersburg"), ("DK-84", "Capital Region"),
     ("BE-WAL", "Wallonia"), ("US-DC", "District of Columbia"), ("US-NY", "New York"), ("FR-GES", "Grand-Est"),
+    ("KR-11", "Seoul"), ("KR-41", "Gyeonggi"), ("TH-10", "Bangkok"), ("CZ-10", "Prague"),
+    ("AR-C", "Autonomous City of Buenos Aires"), ("AR-B", "Buenos Aires"),  # the city is not its province
 ])
 def test_regions_in_english(code, english):
     assert region_in_english(code) == english
@@ -126,3 +130,33 @@ def test_regions_in_english(code, english):
 def test_a_code_iso_does_not_list_has_no_english_name():
     with pytest.raises(LookupError):
         region_in_english("ZZ-99")
+    assert (region_en("ZZ-99"), region_en(None)) == (None, None)  # a row's column stays empty
+
+
+@pytest.mark.parametrize("code, name", [
+    ("US", "United States"), ("GB", "United Kingdom"), ("RU", "Russia"), ("KR", "South Korea"),
+    ("IR", "Iran"), ("PS", "Palestine"), ("EU", "European Union"), ("TW", "Taiwan"),
+])
+def test_countries_by_the_names_readers_know(code, name):
+    assert country_name(code) == name
+
+
+@pytest.mark.parametrize("row_id, expected", [
+    ("dep-ru-moscow-metro-2021-01", ("Russia", "Moscow", "place")),
+    ("dep-in-delhi-police-riots-2020", ("India", "Delhi", "place")),
+    ("dep-dk-brondby-if-2019", ("Denmark", "Capital Region", "county")),  # Brøndby municipality
+    ("dep-fr-fc-metz-2020", ("France", "Grand-Est", "place")),
+    ("dep-ar-buenos-aires-srfp-2019", ("Argentina", "Autonomous City of Buenos Aires", "place")),
+    ("dep-rs-belgrade-safe-city-2019", ("Serbia", "Belgrade", "place")),
+    ("dep-cn-hikvision-mount-tai-2018", ("China", "Shandong", "region")),  # a mountain, no town
+])
+def test_the_built_rows_name_country_and_region_in_english_and_sit_in_their_place(db, row_id, expected):
+    row = db.execute("select country_name, region_en, geo_precision from deployments where id = ?",
+                     [row_id]).fetchone()
+    assert tuple(row) == expected
+
+
+def test_no_built_row_naming_a_place_sits_at_its_countrys_centre(db):
+    for table in ("deployments", "wrongful_arrests", "legal_actions"):
+        assert db.execute(f"select id, place from {table} where place is not null "
+                          "and geo_precision = 'country'").fetchall() == []

@@ -36,3 +36,25 @@ def test_a_document_keeps_each_first_value_and_the_widest_days():
     links = db.execute("select event_id, organisation_id, role from event_organisations").fetchall()
     assert ("dep-example-1", "org-example-police-department", "operator") in links
     assert db["organisations"].get("org-example-police-department")["name"] == "Example Police Department"
+
+
+def test_a_row_names_its_country_and_region_in_english_and_links_each_party_in_its_role():
+    db = sqlite_utils.Database(memory=True)
+    create_tables(db)
+    writer = RowWriter(db.conn)
+    document = {"id": "doc-example", "url": "https://example.org/report"}
+    writer.add(record("dep-example-1", document, "2026-01-01", "2026-01-02", country="RU",
+                      region="Moskva", region_code="RU-MOW", vendors=["Example Vendor"],
+                      deployers=["Example Police Department"], developers=["Example Vendor"]))
+    writer.add(record("dep-example-2", document, "2026-01-01", "2026-01-02", country="ZZ",
+                      region_code=None, vendors=[]))
+    writer.flush()
+    rows = [(r["id"], r["country_name"], r["region_en"], r["deployers"], r["developers"])
+            for r in db["deployments"].rows]
+    assert rows == [
+        ("dep-example-1", "Russia", "Moscow", '["Example Police Department"]', '["Example Vendor"]'),
+        ("dep-example-2", None, None, None, None)]  # an unknown code; no lists: the source gives none
+    links = db.execute("select organisation_id, role from event_organisations "
+                       "where event_id = 'dep-example-1' order by 2").fetchall()
+    assert links == [("org-example-police-department", "deployer"), ("org-example-vendor", "developer"),
+                     ("org-example-police-department", "operator"), ("org-example-vendor", "vendor")]

@@ -3,12 +3,14 @@ what its crawls do to the snapshot night after night."""
 
 import csv
 import json
+import re
 import shutil
 from dataclasses import asdict
 
 import pytest
 from conftest import CAPTURES, FIXTURES, crawl, file_response, make_spider, shared_file
 
+from pipelines.clean.dates import parse_date
 from pipelines.snapshot.runlog import read_changes, read_runs
 from scrapers.spiders.atlas import AtlasSpider
 
@@ -32,7 +34,8 @@ def test_full_2020_download_parses_every_face_recognition_row():
         "summary": "In 2017, the Detroit Police Department signed a contract with DataWorks Plus "
                    "for real-time face recognition. The contract expired in July 2020, however "
                    "DPD is able to continue use the technology without DataWork's assistance.",
-        "date": "08/08/2019", "country": "US", "region": "MI", "county": "Wayne County",
+        "date": "08/08/2019", "date_basis": "earliest_report", "country": "US", "region": "MI",
+        "county": "Wayne County",
         "place": "Detroit", "latitude": None, "longitude": None,
         "source_url": "https://atlasofsurveillance.org/", "verification": "as_published",
         "caveat": None, "id": None, "merged_ids": [],
@@ -52,6 +55,7 @@ def test_full_2020_download_parses_every_face_recognition_row():
         ],
         "operator": "Detroit Police Department", "vendors": ["DataWorks Plus"], "system": None,
         "sector": "policing", "mode": "unknown", "status": "unknown", "end_date": None,
+        "deployers": None, "developers": None,  # the AIID's lists: the Atlas has none
     }
     assert items[-1] == {
         "source": "atlas", "source_id": "AOS5755",
@@ -59,7 +63,8 @@ def test_full_2020_download_parses_every_face_recognition_row():
         "summary": "The Northern California Regional Intelligence Center, a fusion center, uses "
                    "face recognition technology, often in support of other law enforcement "
                    "entities in the San Francisco Bay Area.",
-        "date": "9/24/2020", "country": "US", "region": "CA", "county": "San Francisco County",
+        "date": "9/24/2020", "date_basis": "earliest_report", "country": "US", "region": "CA",
+        "county": "San Francisco County",
         "place": "San Francisco", "latitude": None, "longitude": None,
         "source_url": "https://atlasofsurveillance.org/", "verification": "as_published",
         "caveat": None, "id": None, "merged_ids": [],
@@ -71,8 +76,24 @@ def test_full_2020_download_parses_every_face_recognition_row():
         ],
         "operator": "Northern California Regional Intelligence Center", "vendors": [],
         "system": None, "sector": "policing", "mode": "unknown", "status": "unknown",
-        "end_date": None,
+        "end_date": None, "deployers": None, "developers": None,
     }
+
+
+def test_day_numbers_in_the_real_download_are_the_days_their_links_name():
+    """Five Link N Date cells of the full download hold a spreadsheet's day number ("43655"), none
+    of them on a face recognition row; each is the day the linked article's URL names."""
+    with shared_file(FULL_2020).open(encoding="utf-8", newline="") as handle:
+        cells = {(row["AOSNUMBER"], n): (row[f"Link {n} Date"].strip(), row[f"Link {n}"])
+                 for row in csv.DictReader(handle) for n in (1, 2, 3)
+                 if re.fullmatch(r"\d{5}", row[f"Link {n} Date"].strip())}
+    assert {key: parse_date(text) for key, (text, _) in cells.items()} == {
+        ("AOS5572", 1): ("2018-02-15", "day"), ("AOS5572", 2): ("2019-03-25", "day"),
+        ("AOS5572", 3): ("2019-03-29", "day"), ("AOS5756", 2): ("2019-07-09", "day"),
+        ("AOS5759", 2): ("2018-05-15", "day")}
+    days_in_urls = [(parse_date(text)[0], "-".join(day.groups())) for text, url in cells.values()
+                    if (day := re.search(r"/(20\d\d)/(\d\d)/(\d\d)/", url))]
+    assert len(days_in_urls) == 2 and all(ours == theirs for ours, theirs in days_in_urls)
 
 
 def test_vendor_lists_and_sectors_in_the_real_download():

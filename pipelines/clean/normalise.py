@@ -1,5 +1,8 @@
 """Normalisation: dates to ISO with precision, places to ISO codes and coordinates, names tidied.
 
+A date is the event's own unless the record says otherwise in `date_basis` (the Atlas: the
+earliest report's date).
+
 A value that cannot be normalised (a date that is no date, a region no list knows) is dropped
 from the record and reported as a problem; the evidence itself is kept. An unknown country is
 the exception: without it a record cannot be placed at all, so it is refused.
@@ -90,6 +93,8 @@ def normalise(record: dict) -> tuple[dict, list[str]]:
             record[field] = " ".join(value.split()) or None
     canonicalise(record)
     _date(record, "date", problems)
+    if record["date"] and not record.get("date_basis"):
+        record["date_basis"] = "event"
     if "end_date" in record:
         _date(record, "end_date", problems)
     _place(record, problems)

@@ -22,6 +22,8 @@ from pipelines.clean.places import _key
 from pipelines.vocab import ORGANISATION_KINDS
 
 ROLE_FIELDS = {"operator": "operator", "agency": "agency", "target": "target"}
+# lists of organisations and the role each name in them has
+LIST_FIELDS = {"vendors": "vendor", "deployers": "deployer", "developers": "developer"}
 ORGANISATIONS_FILE = Path(__file__).resolve().parents[2] / "data" / "curated" / "organisations.yml"
 PARENTHESIS = re.compile(r"\s*\([^()]*(?:\)|$)")
 KIND_PATTERNS = (
@@ -67,13 +69,15 @@ def canonical_name(name: str) -> str:
 
 
 def canonicalise(record: dict) -> dict:
-    """Give the record's organisation fields and vendors their canonical names, in place."""
+    """Give the record's organisation fields and lists (vendors, deployers, developers) their
+    canonical names, in place; a list the record does not have stays absent or None."""
     for field in ROLE_FIELDS:
         if record.get(field):
             record[field] = canonical_name(record[field])
-    if "vendors" in record:
-        names = [canonical_name(v) for v in record["vendors"] or () if v and v.strip()]
-        record["vendors"] = list(dict.fromkeys(names))
+    for field in LIST_FIELDS:
+        if record.get(field) is not None:
+            names = [canonical_name(v) for v in record[field] if v and v.strip()]
+            record[field] = list(dict.fromkeys(names))
     return record
 
 
@@ -131,8 +135,8 @@ def alias_ids() -> dict[str, tuple[str, str]]:
 
 def named_organisations(record: dict) -> list[tuple[str, str]]:
     """The (name, role) of each organisation an event names: its operator, agency or target, its
-    vendors, and those of the rows merged into it."""
+    vendors, deployers and developers, and those of the rows merged into it."""
     named = [(name, role) for field, role in ROLE_FIELDS.items() for name in names_in(record.get(field))]
-    named += [(vendor, "vendor") for vendor in record.get("vendors") or ()]
+    named += [(name, role) for field, role in LIST_FIELDS.items() for name in record.get(field) or ()]
     named += [tuple(link) for link in record.get("merged_organisations") or ()]
     return [link for link in dict.fromkeys(named) if link[0]]

@@ -5,6 +5,7 @@ their ISO 3166-2 name and code ("MI" → "Michigan", "US-MI"). Points come from 
 places over 1,000 people (GeoNames, CC BY 4.0), whose regions (admin1) are GeoNames' ("Moscow" for
 ISO "Moskva"; France's before 2016). `locate` finds a place only in its row's region, else gives the
 mean of the county's, region's or country's places, and says which in `geo_precision`.
+A country's name for readers is `country_name`'s; a region's English name is placenames.py's.
 """
 
 import csv
@@ -23,6 +24,10 @@ import pycountry
 from pipelines.clean.identify import NAMES_CACHED
 
 EXTRA_COUNTRIES = {"EU": "European Union"}
+# countries that ISO names formally or inverted ("Palestine, State of") and gives no common name
+COMMON_NAMES = {"RU": "Russia", "PS": "Palestine", "CD": "Democratic Republic of the Congo",
+                "FM": "Micronesia", "VA": "Vatican City", "VG": "British Virgin Islands",
+                "VI": "US Virgin Islands"}
 COUNTRY_SYNONYMS = {"uk": "GB", "united kingdom": "GB", "usa": "US", "united states": "US",
                     "european union": "EU", "russia": "RU", "south korea": "KR"}
 # ISO 3166-2 regions that GeoNames calls by an English name of their own
@@ -77,8 +82,11 @@ def country_code(text: str) -> str:
         raise UnknownPlace(f"country {text!r} is not an ISO 3166 country") from None
 
 
+@lru_cache(maxsize=512)
 def country_name(code: str) -> str:
-    country = EXTRA_COUNTRIES.get(code) or pycountry.countries.get(alpha_2=code)
+    """A country's name as readers know it: ISO's common name where it has one ("Iran"), else its
+    name, or ours where ISO's is an inverted or formal one ("Russian Federation" → "Russia")."""
+    country = EXTRA_COUNTRIES.get(code) or COMMON_NAMES.get(code) or pycountry.countries.get(alpha_2=code)
     return country if isinstance(country, str) else getattr(country, "common_name", None) or country.name
 
 
@@ -284,27 +292,6 @@ def locate(country: str | None, region_name: str | None = None, county: str | No
             return point
     return (_point(_entries(country, regions, "region", ""), "region")
             or _point(_gazetteer(country).get(("country",), []), "country"))
-
-
-@cache
-def _big_cities() -> dict[tuple[str, str], str]:
-    """(country, a name or alternate name) → the city's name, for 500,000 people or more."""
-    cities = sorted((c for c in _cities() if c["population"] >= 500_000), key=lambda c: c["population"])
-    return {(c["countrycode"], _fold(name)): c["name"]
-            for c in cities for name in [*c["alternatenames"], c["name"]]}
-
-
-def region_in_english(code: str) -> str:
-    """An ISO 3166-2 region's English name if known, else its ISO name: GeoNames' ("Lombardia" →
-    "Lombardy"), pycountry's ("Bayern" → "Bavaria"), a city region's city ("Beograd" → "Belgrade"),
-    or for China the name without its kind ("Shandong Sheng" → "Shandong")."""
-    sub = pycountry.subdivisions.lookup(code)  # LookupError for a code ISO does not list
-    name, kind = _iso_names(sub)[0], sub.type.lower()
-    if english := EXONYMS.get(code) or (_english(sub.name) != sub.name and _english(sub.name)):
-        return english.split(",")[0]
-    if "city" in kind or kind.startswith("capital") or kind == "metropolitan administration":
-        name = _big_cities().get((sub.country_code, _fold(name)), name)
-    return re.sub(r"( Zhuangzu| Huizu| Uygur)? (Sheng|Shi|Zizhiqu)$", "", name) if code[:2] == "CN" else name
 
 
 DEMONYMS = {"American": "US", "British": "GB", "UK": "GB", "English": "GB", "Welsh": "GB", "Scottish": "GB",

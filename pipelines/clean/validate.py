@@ -57,6 +57,9 @@ def validate(record: dict) -> dict:
     if record.get("verification") not in vocab.VERIFICATION:
         raise InvalidRecord("verification", record.get("verification"),
                             f"must be one of {', '.join(vocab.VERIFICATION)}")
+    if record.get("date_basis") not in (None, *vocab.DATE_BASES):
+        raise InvalidRecord("date_basis", record["date_basis"],
+                            f"must be one of {', '.join(vocab.DATE_BASES)}")
     if record["verification"] == "partly" and not record.get("caveat"):
         raise InvalidRecord("caveat", None, "is required when verification is 'partly'")
     if record.get("id") is not None:

@@ -14,6 +14,8 @@ import json
 import sqlite3
 
 from pipelines.clean.organisations import named_organisations, organisation_id, organisation_kind, registry
+from pipelines.clean.placenames import region_en
+from pipelines.clean.places import country_name
 from pipelines.vocab import EVENT_TABLES
 from pipelines.write.schema import COLUMNS
 
@@ -55,12 +57,21 @@ SQL = {**{table: _insert(table) for table in EVENT_TABLES},
        "organisations": _insert("organisations"), "documents": UPSERT_DOCUMENT}
 
 
+def _country_name(code: str | None) -> str | None:
+    try:
+        return country_name(code) if code else None
+    except (AttributeError, LookupError):  # a code no list knows (normalisation refuses those)
+        return None
+
+
 def event_row(record: dict) -> tuple:
-    """The record's row in its event table, in column order: vendors joined, listed as 0 or 1, and
-    the year of its date."""
+    """The record's row in its event table, in column order: vendors joined, listed as 0 or 1, the
+    year of its date, and its country's and region's names in English."""
     made = {"vendor": "; ".join(record.get("vendors") or []) or None,
             "listed": int(record.get("listed", True)),
-            "year": int(record["date"][:4]) if record.get("date") else None}
+            "year": int(record["date"][:4]) if record.get("date") else None,
+            "country_name": _country_name(record.get("country")),
+            "region_en": region_en(record.get("region_code"))}
     return tuple(stored(made[c] if c in made else record.get(c)) for c in COLUMNS[record["table"]])
 
 

@@ -15,20 +15,27 @@ EVENT_COMMON = {
     "country": str, "region": str, "region_code": str, "county": str, "place": str,
     "latitude": float, "longitude": float, "geo_precision": str,
 }
+# What a reader needs beside the codes: what the date is, the country's and region's English names.
+EVENT_READABLE = {"date_basis": str, "country_name": str, "region_en": str}
 EVENT_PROVENANCE = {
     "verification": str, "caveat": str, "source": str, "source_id": str, "source_url": str,
     "first_seen": str, "last_seen": str, "listed": int,
 }
+# An event row's columns that a crawl rewrites without any fact changing: when its source was
+# first and last seen listing it, and whether it still does. A row's content hash leaves them out.
+BOOKKEEPING = ("first_seen", "last_seen", "listed")
+# The organisations a source says deployed and developed the system (the AIID's), as JSON lists.
+PARTIES = {"deployers": str, "developers": str}
 TYPES = {
-    "deployments": {**EVENT_COMMON, "operator": str, "vendor": str, "system": str, "sector": str,
-                    "mode": str, "status": str, "end_date": str, "end_date_precision": str,
-                    **EVENT_PROVENANCE},
-    "wrongful_arrests": {**EVENT_COMMON, "person": str, "agency": str, "vendor": str,
-                         "system": str, "charges": str, "days_detained": int, "outcome": str,
-                         "lawsuit": str, "settlement": str, **EVENT_PROVENANCE},
-    "legal_actions": {**EVENT_COMMON, "kind": str, "jurisdiction_level": str, "jurisdiction": str,
-                      "status": str, "scope": str, "target": str, "amount": float,
-                      "currency": str, "end_date": str, "end_date_precision": str,
+    "deployments": {**EVENT_COMMON, **EVENT_READABLE, "operator": str, "vendor": str, **PARTIES,
+                    "system": str, "sector": str, "mode": str, "status": str, "end_date": str,
+                    "end_date_precision": str, **EVENT_PROVENANCE},
+    "wrongful_arrests": {**EVENT_COMMON, **EVENT_READABLE, "person": str, "agency": str, "vendor": str,
+                         **PARTIES, "system": str, "charges": str, "days_detained": int,
+                         "outcome": str, "lawsuit": str, "settlement": str, **EVENT_PROVENANCE},
+    "legal_actions": {**EVENT_COMMON, **EVENT_READABLE, "kind": str, "jurisdiction_level": str,
+                      "jurisdiction": str, "status": str, "scope": str, "target": str, **PARTIES,
+                      "amount": float, "currency": str, "end_date": str, "end_date_precision": str,
                       **EVENT_PROVENANCE},
     "declarations": {**EVENT_COMMON, "kind": str, "organisers": str, "signatories": int,
                      "signatories_qualifier": str, "signatories_date": str, "signatory_kind": str,
@@ -78,11 +85,12 @@ FOREIGN_KEYS = {"citations": [("document_id", "documents", "id")],
                 "event_organisations": [("organisation_id", "organisations", "id")],
                 "claim_evidence": [("claim_id", "claims", "id")]}
 FACETS = {
-    "deployments": ("country", "region", "date", "year", "sector", "mode", "status", "operator", "source",
-                    "verification"),
-    "wrongful_arrests": ("country", "region", "date", "year", "agency", "source", "verification"),
-    "legal_actions": ("country", "region", "date", "year", "kind", "jurisdiction_level", "status",
-                      "source", "verification"),
+    "deployments": ("country", "country_name", "region", "region_en", "date", "year", "sector", "mode",
+                    "status", "operator", "source", "verification"),
+    "wrongful_arrests": ("country", "country_name", "region", "region_en", "date", "year", "agency",
+                         "source", "verification"),
+    "legal_actions": ("country", "country_name", "region", "region_en", "date", "year", "kind",
+                      "jurisdiction_level", "status", "source", "verification"),
     "declarations": ("country", "date", "year", "kind", "signatory_kind", "source", "verification"),
     "documents": ("publisher", "published"),
     "citations": ("event_table", "role"),

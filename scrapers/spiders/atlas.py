@@ -4,6 +4,8 @@ Live: GET https://atlasofsurveillance.org/download.csv (about 3 MB, no paginatio
 credit EFF). One row is one (agency, technology) pair; columns are read by header name, so the
 2020 edition (25 columns) and the current one (28, with "NEWAOSNUMBER (ORI9)", "TECH ABV" and
 "Other Links") both parse. Offline: `scrapy crawl atlas -a start_url=file:///path/download.csv`.
+The Atlas gives no date of use: a row's date is the earliest date of the reports it links to
+(`date_basis` earliest_report), when the use was reported, not when it began.
 """
 
 import csv
@@ -75,6 +77,7 @@ class AtlasSpider(scrapy.Spider):
             title=f"Face recognition used by {agency} ({_cell(row, 'State')})",
             summary=_cell(row, "Summary") or None,
             date=earliest(_cell(row, f"Link {n} Date") for n in (1, 2, 3)),
+            date_basis="earliest_report",
             country="US",
             region=_cell(row, "State") or None,
             county=_cell(row, "County") or None,
