@@ -38,14 +38,17 @@ def test_full_snapshot_keeps_only_facial_recognition_incidents():
         "title": "Picture of Woman on Side of Bus Shamed for Jaywalking",
         "summary": "Facial recognition system in China mistakes celebrity's face on moving "
                    "billboard for jaywalker",
-        "date": "2018-11-06", "country": "CN", "region": None, "county": None, "place": None,
+        "date": "2018-11-06", "date_basis": None, "country": "CN", "region": None, "county": None,
+        "place": None,
         "latitude": None, "longitude": None, "source_url": "https://incidentdatabase.ai/cite/36/",
         "verification": "as_published", "caveat": None, "id": None, "merged_ids": [],
         "documents": [{"url": "https://incidentdatabase.ai/cite/36/",
                        "title": "Picture of Woman on Side of Bus Shamed for Jaywalking",
                        "publisher": "AI Incident Database", "published": None, "language": None,
                        "archive_url": None, "role": "dataset"}],
-        "operator": "Ningbo Traffic Police", "vendors": ["Ningbo Traffic Police"], "system": None,
+        "deployers": ["Ningbo Traffic Police"], "developers": ["Ningbo Traffic Police"],
+        # the police built what it used: no vendor
+        "operator": "Ningbo Traffic Police", "vendors": [], "system": None,
         "sector": "policing", "mode": "unknown", "status": "unknown", "end_date": None,
     }
     last = items[-1]
@@ -68,6 +71,42 @@ def test_wrongful_arrests_are_mapped_with_person_agency_and_vendor():
     assert (items["598"].country, items["598"].region) == ("US", "Louisiana")
     # incident 815 names several people: an aggregate, so not one arrest
     assert isinstance(items["815"], Deployment)
+
+
+def test_each_aiid_role_goes_to_its_own_column():
+    """Deployers and developers are kept as the AIID lists them (organisations only); the vendor
+    is a developer that supplied a deployer, the agency a deployer that is a police force."""
+    items = by_id(parse_csv(shared_file(FULL)))
+    store = items["630"]  # a shop's face match, then an arrest: the shop deployed, no vendor known
+    assert isinstance(store, WrongfulArrest)
+    assert (store.deployers, store.developers, store.vendors, store.agency) == (
+        ["Macy's"], ["Macy's"], [], None)
+    met = items["692"]  # the Metropolitan Police's own live facial recognition: no vendor
+    assert (met.operator, met.deployers, met.developers, met.vendors) == (
+        "Metropolitan Police Service", ["Metropolitan Police Service"],
+        ["Metropolitan Police Service"], [])
+    assert items["224"].vendors == []  # WeChat built WeChat Pay's check: the same company
+    assert (items["418"].deployers, items["418"].vendors) == (["Uber"], ["Azure Cognitive Services"])
+    assert (items["74"].agency, items["74"].vendors) == ("Detroit Police Department", ["Dataworks Plus"])
+    assert items["816"].agency == "West New York PD"
+    assert (items["107"].deployers, items["107"].vendors) == ([], [])  # developers, but no deployer
+    assert items["107"].developers == ["Huawei", "Megvii", "Sensetime", "Alibaba", "Baibu"]
+    assert (items["781"].target, items["781"].deployers) == ("Clearview AI", ["Clearview AI"])
+    vendors = {name for item in items.values() for name in getattr(item, "vendors", None) or ()}
+    assert vendors == {"Dataworks Plus", "Proctoru", "Kairos", "NEC", "Anyvision", "Hikvision", "Huawei",
+                       "Azure Cognitive Services", "Neusoft", "Morphotrak", "Clearview AI",
+                       "Google Photos", "Corsight", "Facewatch"}
+
+
+def test_consumer_uses_are_their_own_sector():
+    """Phone unlocking, payment and wallet apps, drivers' identity checks, parcel lockers and a
+    deepfake fraud against such checks: consumer, not a surveillance deployment."""
+    items = parse_csv(shared_file(FULL))
+    sectors = {item.source_id: item.sector for item in items if isinstance(item, Deployment)}
+    assert sorted((i for i, sector in sectors.items() if sector == "consumer"), key=int) == [
+        "223", "224", "265", "307", "375", "418", "431", "806"]
+    assert sum(sector == "policing" for sector in sectors.values()) == 12
+    assert sectors["472"] == "policing" and sectors["619"] == "unknown"  # NYPD cameras; a chain's shops
 
 
 def test_legal_incidents_are_mapped_by_kind():
@@ -130,10 +169,11 @@ def test_demo_capture_gives_its_rows():
     items = parse_csv(CAPTURES / "aiid" / "incidents.csv")
     kinds = [type(item).__name__ for item in items]
     assert (kinds.count("WrongfulArrest"), kinds.count("Deployment"), kinds.count("LegalAction")) == (
-        10, 5, 3)
-    assert (items[0].source_id, items[0].person, items[0].agency, items[0].date) == (
-        "74", "Robert Julian Borchak Williams", "Detroit Police Department", "2020-01-30")
-    assert (items[-1].source_id, items[-1].country) == ("829", "AR")
+        10, 49, 5)  # as from the full snapshot: the capture holds every incident the spider takes
+    williams = by_id(items)["74"]
+    assert (williams.person, williams.agency, williams.date) == (
+        "Robert Julian Borchak Williams", "Detroit Police Department", "2020-01-30")
+    assert [(item.source_id, item.country) for item in (items[0], items[-1])] == [("36", "CN"), ("896", "US")]
     bah = by_id(items)["295"]
     assert (bah.country, bah.region) == ("US", None)  # "NYPD’s" names the US, not the state
 

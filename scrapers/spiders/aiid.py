@@ -11,6 +11,18 @@ Two routes, one mapping:
   endpoint). Such a run is incremental: it adds and updates incidents and marks none as gone.
 AIID data is CC BY-SA 4.0. A duplicate incident (duplicates.csv) is not a row of its own: its id
 goes to `merged_ids` of the incident it duplicates, which the build turns into an id alias.
+
+Parties: the AIID's alleged deployers and developers go to `deployers` and `developers`, only the
+organisations among them (pipelines/clean/parties.py: people, accounts, groups and unnamed parties
+never). A deployment's operator and a legal action's target are the first deployer; a wrongful
+arrest's agency is the first deployer that is a police force (Macy's deployed the system in one
+case, but did not arrest). A developer is a vendor only when it supplied a named deployer: it is
+not among the deployers (nor one of them under a longer name, "wechat" for "wechat-pay") and it
+is a company, not a police force, authority or court building its own system.
+Sector: policing when a deployer is a police force; consumer when the incident is about checks a
+company makes of its own customers or workers (phone unlocking, payment and wallet apps,
+ride-hailing and delivery drivers' identity checks, parcel lockers, photo tagging) or frauds that
+fool them (deepfakes).
 """
 
 import csv
@@ -24,6 +36,8 @@ from urllib.request import url2pathname
 
 import scrapy
 
+from pipelines.clean.organisations import organisation_kind
+from pipelines.clean.parties import harmed_person, is_organisation
 from pipelines.clean.places import find_country
 from scrapers.items import Deployment, DocumentRef, LegalAction, WrongfulArrest
 from scrapers.sourceerror import stop
@@ -41,11 +55,11 @@ LEGAL_KINDS = ((re.compile(r"\bfine[sd]?\b", re.I), "fine", "decided"),
                (re.compile(r"\bcourt\b|\bruling\b|\bruled\b", re.I), "court_ruling", "decided"),
                (re.compile(r"deemed (?:illegal|unlawful)|suspended for illegal|reprimand", re.I),
                 "regulator_decision", "decided"))
-GROUP_WORDS = re.compile(r"people|residents|citizens|customers|shoppers|children|minorit|unknown|"
-                         r"\bmen\b|women|public|users|employees|drivers|students|communit|"
-                         r"muslims|palestinians|protest|travel|passengers|suspects|defendants|"
-                         r"individuals|teenagers|victims|americans|general|black|lgbt|fans")
 POLICING = re.compile(r"police|sheriff|law-enforcement|nypd|-pd$")
+CONSUMER = re.compile(r"face id\b|unlock|their phones|\bwallet app|\bpay\b|financial transactions|"
+                      r"locker|delivery driver|drivers? (?:in \w+ )?(?:were |was )?(?:locked|subjected)|"
+                      r"\bdrivers\b.*\baccounts\b|photo tagging|tag suggestions|deepfake|face-swapping", re.I)
+VENDOR_KINDS = ("vendor", "company")
 ACRONYMS = {"nypd", "pd", "us", "uk", "ai", "frt", "cbp", "fbi", "dhs", "nec", "ibm", "swp"}
 QUERY = """query ($since: Int!, $skip: Int!, $limit: Int!) {
   incidents(filter: {incident_id: {GT: $since}}, pagination: {limit: $limit, skip: $skip},
@@ -64,8 +78,15 @@ def entity_name(slug: str) -> str:
     return " ".join(w.upper() if w in ACRONYMS else w[:1].upper() + w[1:] for w in words).replace("’", "'")
 
 
-def _is_person(slug: str) -> bool:
-    return 2 <= slug.count("-") + 1 <= 5 and not GROUP_WORDS.search(slug)
+def supplied_by(deployers: list[tuple[str, str]], developers: list[tuple[str, str]]) -> list[str]:
+    """The developers that supplied the system to a deployer: organisations that are not deployers
+    themselves (nor one of them under a longer or shorter name) and are companies; none when no
+    deployer is named."""
+    theirs = [slug for slug, _ in deployers]
+    return [name for slug, name in developers if theirs
+            if not any(slug == other or other.startswith(f"{slug}-") or slug.startswith(f"{other}-")
+                       for other in theirs)
+            and organisation_kind(name, "vendor") in VENDOR_KINDS]
 
 
 class AiidSpider(scrapy.Spider):
@@ -207,21 +228,30 @@ class AiidSpider(scrapy.Spider):
                                   published=r.get("date_published"))
                       for r in reports if r.get("url")]
         country, region = find_country(title) or find_country(description) or (None, None)
-        deployers = [name for slug, name in names["deployers"] if slug not in ("unknown", "none")]
-        vendors = [name for slug, name in names["developers"] if slug not in ("unknown", "none")]
-        people = [name for slug, name in names["harmed"] if _is_person(slug)]
+        deployers = [(slug, name) for slug, name in names["deployers"] if is_organisation(slug)]
+        developers = [(slug, name) for slug, name in names["developers"] if is_organisation(slug)]
+        operators = [name for _, name in deployers]
         common = dict(source=self.name, source_id=incident_id, title=title, summary=description,
                       date=when, country=country, region=region, source_url=cite,
-                      documents=documents)
+                      documents=documents, deployers=operators,
+                      developers=[name for _, name in developers])
+        vendors = supplied_by(deployers, developers)
+        people = [name for slug, name in names["harmed"] if harmed_person(slug)]
         if WRONGFUL_ARREST.search(title) and len(people) == 1:
+            police = [name for name in operators if organisation_kind(name, "agency") == "police"]
             return WrongfulArrest(**common, person=people[0], vendors=vendors,
-                                  agency=deployers[0] if deployers else None)
+                                  agency=police[0] if police else None)
         for pattern, kind, status in LEGAL_KINDS:
             if pattern.search(title):
                 if kind == "regulator_decision" and re.search(r"\bcourt\b", description, re.I):
                     kind = "court_ruling"
                 return LegalAction(**common, kind=kind, status=status,
-                                   target=deployers[0] if deployers else None)
-        policing = any(POLICING.search(slug) for slug, _ in names["deployers"])
-        return Deployment(**common, operator=deployers[0] if deployers else None, vendors=vendors,
-                          sector="policing" if policing else "unknown")
+                                   target=operators[0] if operators else None)
+        if any(POLICING.search(slug) for slug, _ in deployers):
+            sector = "policing"
+        elif CONSUMER.search(f"{title} {description}"):
+            sector = "consumer"
+        else:
+            sector = "unknown"
+        return Deployment(**common, operator=operators[0] if operators else None, vendors=vendors,
+                          sector=sector)
