@@ -2,10 +2,13 @@
 BibTeX and CSL-JSON.
 
 The content hash of a row is the SHA-256, in hex, of its canonical JSON: one object holding every
-column of the row with its stored value (text, whole number, decimal or null), keys sorted, no
-whitespace between tokens, non-ASCII characters written as themselves, encoded as UTF-8. For the
-values these tables hold this is the RFC 8785 canonical form. Anyone can recompute it from the
-row's JSON (`/<database>/<table>/<id>.json?_shape=array`), which carries the same values.
+column of the row with its stored value (text, whole number, decimal or null) except the
+bookkeeping a crawl rewrites while no fact changes (first_seen, last_seen, listed:
+pipelines/write/schema.py's BOOKKEEPING), keys sorted, no whitespace between tokens, non-ASCII
+characters written as themselves, encoded as UTF-8. For the values these tables hold this is the
+RFC 8785 canonical form. So a hash changes when what the row says changes, not every night.
+Anyone can recompute it from the row's JSON (`/<database>/<table>/<id>.json?_shape=array`), which
+carries the same values.
 
 A reference names the project as author, the row's title, its table and id, its permanent URL,
 the database release (the build time) and the content hash, so that it pins both where the row
@@ -16,6 +19,8 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+
+from pipelines.write.schema import BOOKKEEPING
 
 AUTHOR = "FRT Evidence"
 RECORD_KINDS = {
@@ -35,8 +40,9 @@ def canonical_json(row: dict) -> str:
 
 
 def content_hash(row: dict) -> str:
-    """SHA-256 (hex) of the row's canonical JSON."""
-    return hashlib.sha256(canonical_json(row).encode("utf-8")).hexdigest()
+    """SHA-256 (hex) of the canonical JSON of the row's facts: every column but the bookkeeping."""
+    facts = {column: value for column, value in row.items() if column not in BOOKKEEPING}
+    return hashlib.sha256(canonical_json(facts).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
