@@ -70,7 +70,7 @@ def test_two_workers_give_the_snapshots_of_one_process(both):
     single = (both["single"] / "items" / "aiid.jsonl").read_bytes()
     assert (both["distributed"] / "items" / "aiid.jsonl").read_bytes() == single
     assert [(r["spider"], r["status"], r["workers"], r["items"]) for r in both["runs"]] == [
-        ("aiid", "ok", 2, 18)]
+        ("aiid", "ok", 2, 64)]
 
 
 def test_no_request_is_fetched_twice(both):
@@ -117,5 +117,5 @@ def test_workers_that_join_an_open_run_are_counted(redis_url, tmp_path):
         run = finish(client, step, night, missing=[])
     assert codes == [0, 0]
     assert (run["run"], run["workers"], run["status"]) == ("atlas-20261121T000000Z", 2, "ok")
-    assert run["items"] == 15
+    assert run["items"] == 368
     assert not client.exists("frt:atlas:run")

@@ -65,7 +65,7 @@ def test_an_unchanged_source_costs_only_304s(unchanged):
     assert second["http_status"] == {"304": 2} and second["requests"] == second["conditional"] == 2
     assert [(r.path, r.status, r.conditional) for r in requests] == [
         ("/robots.txt", 304, True), ("/atlas/download.csv", 304, True)]
-    assert second["status"] == "ok" and (second["items"], second["changed"]) == (15, 0)
+    assert second["status"] == "ok" and (second["items"], second["changed"]) == (368, 0)
     assert [c for c in read_changes(items / "runs") if c["run"] == second["run"]] == []
 
 
@@ -105,7 +105,7 @@ def test_a_night_is_packaged_as_a_wacz(unchanged, tmp_path):
 def test_a_changed_source_is_fetched_again_and_its_change_logged(atlas_twice):
     items, (first, second), requests = atlas_twice["changed"]
     assert [(r.path, r.status) for r in requests] == [("/robots.txt", 304), ("/atlas/download.csv", 200)]
-    assert (second["changed"], second["unchanged"]) == (1, 14)
+    assert (second["changed"], second["unchanged"]) == (1, 367)
     [change] = [c for c in read_changes(items / "runs") if c["run"] == second["run"]]
     assert change["id"] == "dep-atlas-aos0137" and change["change"] == "changed"
     assert list(change["diff"]) == ["summary"] and "(a test edit)" in change["diff"]["summary"][1]

@@ -160,11 +160,12 @@ def test_a_broken_source_keeps_the_last_good_snapshot(tmp_path, fixture, reason,
 
 def test_demo_capture_gives_its_rows():
     items = parse(CAPTURES / "atlas" / "download.csv")
-    assert len(items) == 16  # 15 agencies, AOS5547 twice as in the real download
-    assert [item["source_id"] for item in items][:3] == ["AOS0137", "AOS0243", "AOS1090"]
+    assert len(items) == 369  # every FR row of the 2020 download: 368 agencies, AOS5547 twice as in it
+    assert [item["source_id"] for item in items][:3] == ["AOS0137", "AOS0142", "AOS0163"]
     nypd = next(item for item in items if item["source_id"] == "AOS3197")
     assert nypd["vendors"] == ["Idemia", "Dataworks Plus"]
-    assert items[-1]["source_id"] == "AOS5547" and items[-1] == items[-2]
+    repeated = [item for item in items if item["source_id"] == "AOS5547"]
+    assert len(repeated) == 2 and repeated[0] == repeated[1]
 
 
 def test_current_edition_capture_parses_by_header_name():
@@ -188,7 +189,7 @@ def test_a_crawl_that_sees_the_same_records_again_leaves_the_snapshot_as_it_was(
     second = _crawl_atlas(items, ATLAS_CSV, "2026-11-22")
     assert (items / "atlas.jsonl").read_bytes() == before
     assert [(r["run_date"], r["snapshot"], r["new"], r["unchanged"]) for r in (first, second)] == [
-        ("2026-11-21", "replaced", 15, 0), ("2026-11-22", "replaced", 0, 15)]
+        ("2026-11-21", "replaced", 368, 0), ("2026-11-22", "replaced", 0, 368)]
     assert [c for c in read_changes(items / "runs") if c["run"] == second["run"]] == []
     lines = [json.loads(line) for line in before.splitlines()]
     assert {(r["first_seen"], r["listed"], r.get("last_seen")) for r in lines} == {("2026-11-21", True, None)}
@@ -208,6 +209,6 @@ def test_a_record_the_source_stops_listing_keeps_the_date_it_was_last_listed(tmp
     restored = _crawl_atlas(items, ATLAS_CSV, "2026-11-23")
     assert (items / "atlas.jsonl").read_bytes().splitlines() == before
     changes = [(c["run"], c["id"], c["change"]) for c in read_changes(items / "runs")]
-    assert changes[15:] == [(gone["run"], "dep-atlas-aos0137", "gone"),
-                       (restored["run"], "dep-atlas-aos0137", "restored")]
-    assert (gone["gone"], gone["unchanged"], restored["restored"], restored["unchanged"]) == (1, 14, 1, 14)
+    assert changes[368:] == [(gone["run"], "dep-atlas-aos0137", "gone"),
+                             (restored["run"], "dep-atlas-aos0137", "restored")]
+    assert (gone["gone"], gone["unchanged"], restored["restored"], restored["unchanged"]) == (1, 367, 1, 367)
