@@ -46,8 +46,8 @@ EVENT_QUERIES = {
                  "from citations c join documents d on d.id = c.document_id where c.event_id = :id "
                  "order by d.published desc, d.publisher, d.id",
     "source": "select * from sources where id = :source",
-    "claims": "select c.id, c.letter, c.quote, c.supported from claim_evidence e join claims c on "
-              "c.id = e.claim_id where e.evidence_id = :id order by c.letter, c.id",
+    "claims": "select c.id, c.letter, c.quote, c.supported, e.timing from claim_evidence e join claims c on "
+              "c.id = e.claim_id where e.evidence_id = :id order by e.timing desc, c.letter, c.id",
     "aliases": "select alias from id_aliases where id = :id order by alias",
     "release": "select value from build where key = 'built_at'",
 }

@@ -127,8 +127,22 @@ def test_a_row_page_lists_the_claims_it_backs(site, db):
     row_id = max(backed, key=lambda r: (len(backed[r]), r))
     table = db.execute("select event_table from evidence where id = ?", (row_id,)).fetchone()[0]
     _, _, html = fetch(site, f"/evidence/{table}/{row_id}")
-    section = html.split("<h2>Claims it backs</h2>", 1)[1].split("</ul>", 1)[0]
+    section = html.split("<h2>Claims of the letters it bears on</h2>", 1)[1].split("</ul>", 1)[0]
     assert set(re.findall(r'href="/claims#([^"]+)"', section)) == backed[row_id]
+    timing = dict(db.execute("select claim_id, timing from claim_evidence where evidence_id = ?", (row_id,)))
+    for item in section.split("<li>")[1:]:
+        claim_id = re.search(r'href="/claims#([^"]+)"', item)[1]
+        said = "counts for the verdict" if timing[claim_id] == "before" else "later evidence"
+        assert said in item, (claim_id, timing[claim_id])
+
+
+def test_a_row_page_says_which_claims_it_backs_as_later_evidence(site, db):
+    row_id, claim_id = db.execute("select evidence_id, claim_id from claim_evidence where timing = 'after' "
+                                  "order by evidence_id limit 1").fetchone()
+    table = db.execute("select event_table from evidence where id = ?", (row_id,)).fetchone()[0]
+    _, _, html = fetch(site, f"/evidence/{table}/{row_id}")
+    item = html.split(f'href="/claims#{claim_id}"', 1)[1].split("</li>", 1)[0]
+    assert "later evidence: dated after the letter, it does not count for the verdict" in item
 
 
 def test_evidence_view_ids_link_to_the_event_tables(site):
