@@ -4,11 +4,13 @@ Scrapy's RFC2616Policy keeps responses that carry a validator (ETag or Last-Modi
 they are stale, asks again with If-None-Match / If-Modified-Since; a "304 Not Modified" then
 costs no body. Two things differ here. A night must ask the source every time (a heuristic
 freshness of days would hide a change), so every cached response counts as stale and is
-revalidated. And a server error is not answered from the cache (RFC2616Policy would serve the
-stored copy on a 5xx): the run must see the error and say so, and the snapshot then keeps the
-last good rows anyway.
+revalidated. And neither a server error nor a failed download is answered from the cache
+(RFC2616Policy would serve the stored copy on a 5xx, and HttpCacheMiddleware serves it when the
+download times out or the connection is lost): the run must see the error, retry it
+(scrapers/retry.py) and, if it lasts, say so; the snapshot then keeps the last good rows anyway.
 """
 
+from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 from scrapy.extensions.httpcache import RFC2616Policy
 
 
@@ -19,3 +21,9 @@ class RevalidatingPolicy(RFC2616Policy):
 
     def is_cached_response_valid(self, cachedresponse, response, request) -> bool:
         return response.status == 304
+
+
+class NoStaleOnFailure(HttpCacheMiddleware):
+    """HttpCacheMiddleware that never answers a failed download with the cached copy."""
+
+    DOWNLOAD_EXCEPTIONS = ()

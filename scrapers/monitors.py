@@ -23,7 +23,7 @@ from spidermon import MonitorSuite, monitors
 from spidermon.contrib.scrapy.monitors import FieldCoverageMonitor
 from spidermon.contrib.scrapy.monitors.base import BaseScrapyMonitor
 
-UNANSWERED = ("retry/max_reached", "httperror/response_ignored_count")
+UNANSWERED = ("retry/max_reached", "httperror/response_ignored_count", "frt/http/given_up")
 
 
 def counts_of(stats, prefix: str) -> dict[str, int]:

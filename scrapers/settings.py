@@ -24,8 +24,17 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# Retries (scrapers/retry.py): only what asking again can mend, after a wait; see README "Faults".
 RETRY_TIMES = 3
+RETRY_HTTP_CODES = [408, 429, 502, 503, 504]  # not 404 or 500: asking again will not change them
+FRT_RETRY_BACKOFF_BASE = 5.0  # seconds before the first retry when the source names no wait, doubled at each
+FRT_RETRY_BACKOFF_MAX = 60.0
+FRT_RETRY_AFTER_MAX = 600.0  # a Retry-After asking for longer is not waited for: the run fails saying so
 DOWNLOAD_TIMEOUT = 120
+# The largest answer a source may send: the Atlas CSV is about 3 MB, the AIID's incidents.csv under
+# 1 MB and its GraphQL pages a few kB. A larger one is not downloaded and the run fails saying so.
+DOWNLOAD_MAXSIZE = 32 * 2**20
+DOWNLOAD_WARNSIZE = 8 * 2**20
 CLOSESPIDER_ERRORCOUNT = 5
 TELNETCONSOLE_ENABLED = False
 # Every response that carries a validator is kept in a persistent cache and asked for again with a
@@ -39,7 +48,10 @@ HTTPCACHE_DIR = os.environ.get("FRT_HTTPCACHE_DIR") or (
 LOG_LEVEL = os.environ.get("FRT_LOG_LEVEL", "INFO")
 
 ITEM_PIPELINES = {"scrapers.pipelines.EvidencePipeline": 300}
-DOWNLOADER_MIDDLEWARES = {"scrapers.wire.WireRecorder": 950}
+DOWNLOADER_MIDDLEWARES = {"scrapers.wire.WireRecorder": 950, "scrapers.retry.BackoffRetry": 550,
+                          "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+                          "scrapers.httpcache.NoStaleOnFailure": 900,
+                          "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None}
 SPIDER_MIDDLEWARES = {"scrapers.order.SourceOrder": 950}
 ADDONS = {"scrapers.distributed.Distributed": 0}
 FRT_ITEMS_DIR = os.environ.get("FRT_ITEMS_DIR", "data/items")
