@@ -48,9 +48,10 @@ def test_every_deployer_and_developer_of_the_snapshot_is_sorted_out(entities):
 @pytest.mark.parametrize("slug, expected", [
     ("detroit-police-department", "organisation"), ("clearview-ai", "organisation"),
     ("macy's", "organisation"), ("wang-mou", "person"), ("zhang-moumou", "person"),
-    ("unnamed-male-student", "person"), ("turkish-student-identified-as-mee", "person"),
+    ("unnamed-male-student", "person"), ("employee-of-example-department", "person"),
     ("police-departments", "group"), ("developers-of-mugshot-recognition-software", "group"),
-    ("unnamed-korean-companies", "unnamed"), ("x-user-pdina", "account"), ("none", "unnamed"),
+    ("unnamed-korean-companies", "unnamed"), ("x-user-example", "account"), ("@example", "account"),
+    ("none", "unnamed"),
 ])
 def test_kinds_of_entity(slug, expected):
     assert kind(slug) == expected
