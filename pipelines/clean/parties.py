@@ -63,7 +63,7 @@ def listed_people(path: Path = PEOPLE_FILE) -> frozenset[str]:
 
 def is_person(slug: str) -> bool:
     """A person: listed in data/aiid_people.txt, anonymised as Chinese court reports do, or
-    described by what they are ("turkish-student-…", "employee-of-…")."""
+    described by what they are ("unnamed-male-student", "employee-of-…")."""
     return (bool(PSEUDONYM.match(slug) or DESCRIBED_PERSON.search(slug))
             or slug_hash(slug) in listed_people())
 
