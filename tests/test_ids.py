@@ -63,8 +63,8 @@ def get(datasette, path):
 def test_the_registry_lists_every_id_build_n_published(builds):
     root, _, first, _ = builds
     conn = sqlite3.connect(root / "n" / "evidence.db")
-    expected = {row[0] for table in ("deployments", "wrongful_arrests", "legal_actions", "documents",
-                                     "organisations", "claims", "sources")
+    expected = {row[0] for table in ("deployments", "wrongful_arrests", "legal_actions", "declarations",
+                                     "documents", "organisations", "claims", "sources")
                 for row in conn.execute(f"select id from [{table}]")}
     expected |= {row[0] for row in conn.execute("select alias from id_aliases")}
     assert set(first) == expected

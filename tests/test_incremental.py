@@ -112,7 +112,7 @@ def test_a_changed_source_is_fetched_again_and_its_change_logged(atlas_twice):
 
 
 def test_aiid_since_is_the_highest_incident_of_the_snapshot(tmp_path):
-    assert aiid_since(REPO / "data" / "items") == 829
+    assert aiid_since(REPO / "data" / "items") == 896
     assert aiid_since(tmp_path) == 0
 
 
@@ -122,7 +122,7 @@ def test_the_aiid_is_read_whole_weekly_and_incrementally_between(tmp_path):
     append_run(runs, {"run": "aiid-20261119T020000Z", "spider": "aiid", "status": "ok", "mode": "full",
                       "started": "2026-11-19T02:00:00Z", "items": 18})
     incremental = live_step("aiid", items, runs, date(2026, 11, 21))
-    assert incremental.arguments == {"route": "graphql", "since": "829"}
+    assert incremental.arguments == {"route": "graphql", "since": "896"}
     assert live_step("aiid", items, runs, date(2026, 11, 26)).arguments == {}
     assert live_step("atlas", items, runs, date(2026, 11, 21)).arguments == {}
 
@@ -148,7 +148,7 @@ def test_the_graphql_route_asks_only_for_newer_incidents(tmp_path):
                              f"graphql_url={server.url('api/graphql')}",
                              settings={**FAST, "SPIDERMON_FIELD_COVERAGE_RULES": rules})
     assert code == 0, log
-    assert asked == [{"since": 829, "skip": 0, "limit": 50}, {"since": 829, "skip": 50, "limit": 50}]
+    assert asked == [{"since": 896, "skip": 0, "limit": 50}, {"since": 896, "skip": 50, "limit": 50}]
     run = read_runs(items / "runs", "aiid")[-1]
     assert run["mode"] == "incremental" and run["status"] == "ok" and run["gone"] == 0
     after = read_snapshot(items / "aiid.jsonl")
