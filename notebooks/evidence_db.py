@@ -68,7 +68,7 @@ def has_column(db: sqlite3.Connection, table: str, column: str) -> bool:
 
 def country_label(code: str | None) -> str:
     """A country's common name from its ISO code; "not recorded" for none."""
-    return country_name(code) if code else "not recorded"
+    return country_name(code) if isinstance(code, str) and code else "not recorded"
 
 
 def named(db: sqlite3.Connection, table: str, role: str) -> pd.DataFrame:

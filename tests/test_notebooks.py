@@ -215,3 +215,8 @@ def test_the_home_page_links_the_rendered_analyses_only(demo_db, tmp_path):
     page = home_page(demo_db, tmp_path)
     assert re.findall(r'<li><a href="(/assets/analyses/[^"]+)">([^<]+)</a>', page) == [
         ("/assets/analyses/claims.html", "The letters&#39; claims")]
+
+
+def test_a_country_is_named_and_a_missing_one_says_so():
+    assert evidence_db.country_label("RU") == "Russia"
+    assert [evidence_db.country_label(v) for v in (None, "", float("nan"), pd.NA)] == ["not recorded"] * 4
