@@ -3,6 +3,7 @@
 A spider fills the fields as its source states them (dates and places as raw text); the
 pipelines validate, normalise and identify them. Field names are the database's column names.
 DocumentCheck and WaybackCopy are what the documents spider finds about a cited page.
+DiscoveredDocument is what a discovery spider (feeds, gdelt) finds: a report for people to review.
 """
 
 from dataclasses import dataclass, field
@@ -146,3 +147,18 @@ class WaybackCopy:
 
     document_id: str
     wayback_url: str | None = None
+
+
+@dataclass(kw_only=True)
+class DiscoveredDocument:
+    """A report a discovery spider found (a feed's entry, a GDELT article): never evidence by itself,
+    only material for a lead that a person reviews (pipelines/discover)."""
+
+    url: str
+    title: str | None = None
+    publisher: str | None = None
+    published: str | None = None  # as the source gives it: an RFC 822 date, GDELT's 20250629T151500Z
+    language: str | None = None  # ISO 639-1
+    summary: str | None = None  # the feed's own description, if it gives one
+    spider: str
+    query: str  # the feed or the search that listed it
