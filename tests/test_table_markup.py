@@ -1,5 +1,7 @@
 """templates/_table.html with plugins/table_markup.py: the table of rows is the markup Datasette's own
-_table.html makes (the same elements, classes, attributes, sort links and cells), whitespace aside."""
+_table.html makes (the same elements, classes, attributes, sort links and cells), whitespace aside,
+wherever the page shows Datasette's columns (every page but an event table's reader's view, which
+tests/test_table_view.py tests)."""
 
 import asyncio
 import re
@@ -10,8 +12,9 @@ import yaml
 from conftest import REPO
 from datasette.app import Datasette
 
-URLS = ("/evidence/deployments", "/evidence/deployments?_search=police&_sort=title",
-        "/evidence/deployments?_sort_desc=country&country=US", "/evidence/deployments?_search=nothingmatches",
+URLS = ("/evidence/deployments?_columns=all", "/evidence/deployments?_search=police&_sort=title&_columns=all",
+        "/evidence/deployments?_sort_desc=country&country=US&_columns=all",
+        "/evidence/deployments?_search=nothingmatches&_columns=all",
         "/evidence/deployments?_nocol=summary&_size=5", "/evidence/legal_actions/legal-it-moratorium-2021",
         "/evidence/documents", "/evidence/evidence", "/evidence/citations", "/evidence/sources")
 
