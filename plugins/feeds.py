@@ -20,7 +20,7 @@ FEED_FILTERS = {"country": "country", "country__exact": "country", "region": "re
                 "kind": "kind", "kind__exact": "kind"}
 # Arguments that change how a table page looks, not which rows it holds.
 PRESENTATION_ARGS = {"_sort", "_sort_desc", "_size", "_facet", "_facet_array", "_facet_date",
-                     "_col", "_nocol", "_labels", "_nofacet", "_nosuggest", "_next"}
+                     "_col", "_nocol", "_columns", "_labels", "_nofacet", "_nosuggest", "_next"}
 
 
 def feed_for_table(datasette, table: str, query_string: str) -> str | None:
