@@ -226,6 +226,85 @@ def test_a_page_for_readers_fits_logs_no_error_and_links_pages_that_answer(
     assert_only_local_assets(outside)
 
 
+# --------------------------------------------------------------------- event table pages
+
+
+EVENT_TABLES = ["deployments", "wrongful_arrests", "legal_actions", "declarations"]
+DESKTOP = {"width": 1280, "height": 800}
+TABLE_LAYOUT = """() => {
+    const table = document.querySelector('table.rows-and-columns');
+    const rows = Array.from(table.querySelectorAll('tbody tr')).map(r => r.getBoundingClientRect());
+    const map = document.querySelector('#evidence-map .leaflet-container');
+    return {height: document.documentElement.scrollHeight,
+            scrollWidth: document.documentElement.scrollWidth,
+            tableWidth: table.getBoundingClientRect().width,
+            wrapperWidth: table.closest('.table-wrapper').clientWidth,
+            firstRow: rows[0].top + window.scrollY, rowHeights: rows.map(r => r.height),
+            tableBottom: table.getBoundingClientRect().bottom + window.scrollY,
+            mapTop: map ? map.getBoundingClientRect().top + window.scrollY : null};
+}"""
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize("table", EVENT_TABLES)
+def test_an_event_table_shows_its_rows_early_and_fits_the_screen(browser, site, outside, shots, table,
+                                                                viewport):
+    """Before the reader's view the first row began at 1,400 px on the desktop (under the column
+    descriptions, the filters and the map) and at 1,720 to 1,840 px on a phone, where each row was a
+    card of 1,800 to 2,100 px and /evidence/legal_actions was 202,000 px tall."""
+    errors = []
+    with offline_page(browser, site, outside) as page:
+        page.set_viewport_size(viewport)
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{site}/evidence/{table}")
+        page.wait_for_load_state("networkidle")  # the map, drawn under the rows, is in place
+        layout = page.evaluate(TABLE_LAYOUT)
+        name = "phone" if viewport is PHONE else "desktop"
+        screenshot(page, shots, f"table-{table}-{name}", full_page=True)
+    assert errors == []
+    assert layout["scrollWidth"] <= viewport["width"]
+    assert layout["tableWidth"] <= layout["wrapperWidth"] + 1  # nor does the table scroll sideways
+    assert layout["mapTop"] is not None and layout["mapTop"] > layout["tableBottom"]
+    rows = layout["rowHeights"]
+    if viewport is PHONE:
+        assert layout["firstRow"] < 1250
+        assert max(rows) < 250
+        assert layout["height"] < layout["firstRow"] + 250 * len(rows) + 3000  # map, export, schema
+    else:
+        assert layout["firstRow"] < 700  # the first row starts within the first screen
+    assert_only_local_assets(outside)
+
+
+CARD = ("title", "date", "kind", "status", "place", "region_en", "country_name", "summary")
+
+
+def test_the_legal_actions_table_on_a_phone_is_a_list_of_short_cards(phone, site, db):
+    """A card holds the title, the date, the kind, the place and one line of the summary, and
+    leaves out empty cells and the columns shown only on wider screens (jurisdiction)."""
+    phone.goto(site + "/evidence/legal_actions")
+    cards = phone.locator("table.reader-rows tbody tr")
+    assert cards.count() == min(100, scalar(db, "select count(*) from legal_actions"))
+    height = phone.evaluate("document.documentElement.scrollHeight")
+    assert height < 25_000  # 202,000 px before
+    first = cards.first
+    row = db.execute(f"select {', '.join(CARD)} from legal_actions where id = ?",
+                     [first.locator("td.col-title a").get_attribute("href").rsplit("/", 1)[1]]).fetchone()
+    shown = first.locator("td").evaluate_all("cells => cells.filter(c => getComputedStyle(c).display "
+                                             "!= 'none').map(c => c.className.split(' ')[0])")
+    assert shown == [f"col-{column}" for column, value in zip(CARD, row, strict=True) if value]
+    assert first.locator("td.col-title").inner_text() == row[0]
+    summary = first.locator("td.col-summary .clamp")
+    assert summary.evaluate("e => e.getBoundingClientRect().height") < 30  # one line
+
+
+def test_facet_values_of_a_table_wrap_between_words(page, site):
+    page.goto(site + "/evidence/deployments?_facet=operator")
+    items = page.locator("details.facets .facet-info li")
+    assert items.count() > 5
+    assert set(items.evaluate_all("items => items.map(i => getComputedStyle(i).wordBreak)")) == {"normal"}
+
+
 # --------------------------------------------------------------------- the rule for a missing browser
 
 
