@@ -46,6 +46,9 @@ SITE = "https://incidentdatabase.ai"
 SNAPSHOTS_URL = f"{SITE}/research/snapshots/"
 GRAPHQL_URL = f"{SITE}/api/graphql"
 PAGE_SIZE = 50
+ARCHIVE_MAXSIZE = 2 * 2**30  # the weekly snapshot archive (every report's text); a listing is 32 MiB at most
+GRAPHQL_FIELDS = {"incident_id", "date", "title", "description", "reports", "AllegedDeployerOfAISystem",
+                  "AllegedDeveloperOfAISystem", "AllegedHarmedOrNearlyHarmedParties"}
 FRT = re.compile(r"facial[- ]recognition|face[- ]recognition|facial (?:mis)?identification|"
                  r"face[- ]match|facial match|\bFRT\b|face surveillance", re.I)
 WRONGFUL_ARREST = re.compile(r"wrongful(?:ly)?\s+(?:attempted\s+)?arrest|false\s+arrest|"
@@ -129,7 +132,9 @@ class AiidSpider(scrapy.Spider):
                        .re(r".*backup-\d{14}\.tar\.bz2$"))
         if not links:
             stop(self, "no_snapshot_link", f"{response.url} lists no backup-*.tar.bz2 link")
-        yield response.follow(links[-1], callback=self.parse_snapshot_archive)
+        # the weekly archive holds every report's full text: far more than a listing may weigh
+        yield response.follow(links[-1], callback=self.parse_snapshot_archive,
+                              meta={"download_maxsize": ARCHIVE_MAXSIZE})
 
     def parse_snapshot_archive(self, response):
         try:
@@ -138,7 +143,7 @@ class AiidSpider(scrapy.Spider):
                 incidents = archive.extractfile(files["incidents.csv"]).read().decode("utf-8")
                 duplicates = (archive.extractfile(files["duplicates.csv"]).read().decode("utf-8")
                               if "duplicates.csv" in files else "")
-        except (tarfile.TarError, KeyError, EOFError, OSError) as error:
+        except (tarfile.TarError, KeyError, EOFError, OSError, UnicodeDecodeError) as error:
             stop(self, "bad_snapshot", f"{response.url} is not a readable snapshot: {error!r}")
         yield from self.incidents_from_csv(incidents, self.read_duplicates(duplicates))
 
@@ -151,7 +156,10 @@ class AiidSpider(scrapy.Spider):
         yield from self.incidents_from_csv(self._csv_text(response), duplicates or {})
 
     def _csv_text(self, response) -> str:
-        text = response.text
+        try:  # strictly: mongoexport writes UTF-8, and other bytes would be read as other words
+            text = response.body.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            stop(self, "not_utf8", f"{response.url} is not UTF-8 text: {error}")
         if text.lstrip().startswith("<"):
             stop(self, "not_csv", f"{response.url} is not CSV but markup (starts {text.lstrip()[:60]!r})")
         return text
@@ -198,11 +206,14 @@ class AiidSpider(scrapy.Spider):
 
     def parse_graphql(self, response, skip: int):
         try:
-            incidents = response.json()["data"]["incidents"]
+            incidents = json.loads(response.body)["data"]["incidents"]  # bytes: UTF-8, strictly
         except (ValueError, KeyError, TypeError) as error:
             stop(self, "bad_graphql", f"{response.url}: unexpected GraphQL answer ({error!r}): "
                                       f"{response.text[:200]!r}")
         for incident in incidents:
+            if missing := sorted(GRAPHQL_FIELDS - set(incident)):
+                stop(self, "fields_missing", f"{response.url}: incident {incident.get('incident_id')} "
+                                             f"lacks {missing}: the API's schema changed")
             names = {role: [(e["entity_id"], e.get("name") or entity_name(e["entity_id"]))
                             for e in incident.get(field) or ()]
                      for role, field in (("deployers", "AllegedDeployerOfAISystem"),

@@ -50,15 +50,20 @@ class AtlasSpider(scrapy.Spider):
             stop(self, "not_csv", f"{response.url} is not the Atlas CSV (starts {start[:60]!r})")
         # Decoded as it is read, not all at once: a whole decoded copy of a large download, and
         # the four bytes a character a StringIO of it takes, would cost five times its size.
+        # Strictly: the Atlas serves UTF-8, and text in another encoding would be read as other
+        # words; the run stops at the first byte that is not UTF-8 and keeps the last snapshot.
         reader = csv.DictReader(io.TextIOWrapper(io.BytesIO(response.body), encoding="utf-8-sig",
-                                                 errors="replace", newline=""))
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            stop(self, "columns_changed", f"{response.url} lacks columns {missing}; "
-                                          f"header is {reader.fieldnames}")
-        for row in reader:
-            if _cell(row, "Technology") == TECHNOLOGY:
-                yield self.deployment(row)
+                                                 newline=""))
+        try:
+            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
+            if missing:
+                stop(self, "columns_changed", f"{response.url} lacks columns {missing}; "
+                                              f"header is {reader.fieldnames}")
+            for row in reader:
+                if _cell(row, "Technology") == TECHNOLOGY:
+                    yield self.deployment(row)
+        except UnicodeDecodeError as error:
+            stop(self, "not_utf8", f"{response.url} is not UTF-8 text: {error}")
 
     def deployment(self, row: dict) -> Deployment:
         agency = _cell(row, "Agency")
