@@ -4,8 +4,8 @@ Night 1 runs every source healthy. On night 2 the AIID serves an HTML error page
 CSV, the second source (the Atlas spider on a synthetic capture) renamed a column, and the third
 (the AIID spider on a synthetic capture) did not change. The summary must name each problem; the
 broken sources keep their rows; the unchanged source costs only conditional requests answered
-"304 Not Modified"; the night exits 1. (A source answering HTTP 500, retried then given up, is
-tests/test_monitors.py's test_source_answered_trips_on_http_500.)
+"304 Not Modified"; the night exits 1. (A source answering HTTP 500, which is not asked again, is
+tests/test_monitors.py's test_source_answered_trips_on_http_500; every fault, tests/test_faults.py.)
 """
 
 import shutil
