@@ -21,7 +21,7 @@ DEMO_ENV := FRT_ITEMS_DIR=$(DEMO)/items FRT_RUNS_DIR=$(DEMO)/runs FRT_ARCHIVE_DI
 	FRT_HTTPCACHE_DIR=$(CURDIR)/$(DEMO)/httpcache
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-build test screenshots browser lint build release scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis wrk bench notebooks
+.PHONY: help install demo demo-build test screenshots browser lint build release scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis wrk bench notebooks promote reject
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -93,6 +93,12 @@ scrape-distributed: $(STAMP) redis ## Every spider live, N worker processes shar
 
 documents: $(STAMP) ## Capture or check the cited pages that are due (WARC, sha256, Wayback copy, live status)
 	$(BIN)/scrapy crawl documents
+
+promote: $(STAMP) ## Make a discovery lead a curated row (its documents as sources, verification partly): make promote lead=lead-... [set="kind=ban status=enacted"]
+	$(BIN)/python -m pipelines.discover.review promote $(lead) --db $(DB) --set '$(set)'
+
+reject: $(STAMP) ## Reject a discovery lead, saying why: make reject lead=lead-... reason="a study, not an event"
+	$(BIN)/python -m pipelines.discover.review reject $(lead) --db $(DB) --reason "$(reason)"
 
 wrk: ## Install Debian's wrk for the benchmark's requests/s at 16 connections, if missing (needs root and apt-get)
 	@if command -v wrk >/dev/null; then exit 0; fi; \

@@ -2,12 +2,14 @@
 
 The build reads only text (data/items/*.jsonl, data/runs/, data/curated/*.yml, data/sources.yml,
 data/aliases.csv, data/decisions.csv, data/tombstones.yml, data/redactions.yml,
-data/published_ids.txt) and makes the whole database again, one step after another:
+data/published_ids.txt, data/discovered/*.jsonl, data/leads_reviewed.csv) and makes the whole
+database again, one step after another:
 
 1. read every record (pipelines/read/records.py) and keep what matching needs (pipelines/match/events.py);
 2. match rows within their blocking keys and cluster them, people's decisions first;
 3. write each event's rows once, the rows of one event merged under its oldest id;
-4. tombstones, aliases, match candidates, sources, the run log and captures; redactions applied;
+4. tombstones, aliases, match candidates, sources, the run log and captures, the discovered documents
+   and their leads for review (pipelines/discover/leads.py); redactions applied;
 5. indexes, the evidence view, its counts, the letters' claims, the foreign key check, full-text
    indexes;
 6. every registered id still resolves (with --register), no redacted value is left in the file,
@@ -30,6 +32,7 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
+from pipelines.discover.leads import insert_leads
 from pipelines.ledgers.aliases import read_aliases, resolve
 from pipelines.ledgers.published import check, published_now, read_registry, registered_with, write_registry
 from pipelines.ledgers.redact import Redactor, read_redactions
@@ -53,7 +56,7 @@ from pipelines.write.schema import (
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 STORED_TABLES = (*EVENT_TABLES, "documents", "organisations", "citations", "event_organisations",
-                 "id_aliases", "tombstones", "match_candidates", "sources")
+                 "id_aliases", "tombstones", "match_candidates", "sources", "leads", "discovered_documents")
 PAGE_TABLES = (*EVENT_TABLES, "documents", "organisations", "sources")
 # The files of a build beside the database, named <database>.<process id>.<suffix>: the new
 # database, and the work file of matching (pipelines/match/events.py).
@@ -161,7 +164,8 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
           tombstones_file: Path | None = DATA / "tombstones.yml",
           redactions_file: Path | None = DATA / "redactions.yml",
           published_file: Path | None = DATA / "published_ids.txt", register: bool = False,
-          runs_dir: Path | None = None) -> dict[str, int]:
+          runs_dir: Path | None = None, discovered_dir: Path | None = DATA / "discovered",
+          leads_file: Path | None = DATA / "leads_reviewed.csv") -> dict[str, int]:
     """Build the database at db_path from text; return the row count of each table.
 
     `runs_dir` is the run log (default: `runs` beside items_dir). `published_file` gives the day
@@ -206,8 +210,11 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
             db["sources"].insert_all(source_rows(sources_file, db.conn))
             insert_run_log(db, runs_dir)
             insert_captures(db, Path(items_dir).parent / "documents.jsonl")
+            discovered = insert_leads(db, discovered_dir, leads_file)
             redactor.apply_to_database(db.conn, STORED_TABLES)
-        steps.done("tombstones, aliases, candidates, sources, run log, captures, redactions")
+        leads = ", ".join(f"{n} {what}" for what, n in sorted(discovered.items()))
+        steps.done(f"tombstones, aliases, candidates, sources, run log, captures, leads ({leads}), "
+                   "redactions")
         create_indexes(db)
         create_views(db)
         count_evidence(db)
@@ -250,11 +257,14 @@ def main() -> None:
                         help="the item snapshots (default: data/items; the run log is runs/ beside it)")
     parser.add_argument("--published", type=Path, default=DATA / "published_ids.txt",
                         help="the registry of published ids (default: data/published_ids.txt)")
+    parser.add_argument("--discovered", type=Path, default=DATA / "discovered",
+                        help="the discovered documents, made leads for review (default: data/discovered)")
     parser.add_argument("--register", action="store_true",
                         help="check that every registered id still resolves, then register the new ones")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    counts = build(args.db, items_dir=args.items, published_file=args.published, register=args.register)
+    counts = build(args.db, items_dir=args.items, published_file=args.published, register=args.register,
+                   discovered_dir=args.discovered)
     logger.info("built %s: %s", args.db, ", ".join(f"{t} {n}" for t, n in counts.items()))
 
 

@@ -194,6 +194,8 @@ QUERY_SAMPLES = {
     "new_evidence": ({"kind": "deployment", "country": "gb", "region": "England",
                       "source": "metatest", "q": "Example Station"}, "dep-metatest-1"),
     "evidence_map": ({"kind": "wrongful_arrest", "country": "us"}, "arrest-metatest-2"),
+    # the leads of data/discovered, which the build reads whatever the items (pipelines/discover)
+    "leads_waiting": ({"kind": "legal_action"}, "legal_action"),
 }
 
 

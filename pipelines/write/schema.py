@@ -71,6 +71,13 @@ TYPES = {
     "captures": {"document_id": str, "fetched": str, "http_status": int, "content_sha256": str,
                  "text_sha256": str, "content_type": str, "bytes": int, "warc": str, "record": str},
     "evidence_counts": {"year": str, "kind": str, "country": str, "rows": int},
+    # discovery (pipelines/discover): leads for a person to review, and every document found
+    "leads": {"id": str, "kind": str, "confidence": float, "country": str, "place": str, "agency": str,
+              "vendor": str, "date": str, "title": str, "documents": str, "status": str, "reason": str,
+              "event_id": str, "event_table": str, "first_seen": str},
+    "discovered_documents": {"id": str, "url": str, "title": str, "publisher": str, "published": str,
+                             "language": str, "spider": str, "queries": str, "first_seen": str, "frt": int,
+                             "kind": str, "confidence": float, "lead_id": str, "reason": str},
 }
 COLUMNS = {table: tuple(types) for table, types in TYPES.items()}
 PRIMARY_KEYS = {"citations": ("event_id", "document_id"), "runs": "run", "changes": ("run", "record_id"),
@@ -101,6 +108,8 @@ FACETS = {
     "id_aliases": ("survivor_table",),
     "match_candidates": ("left_table", "note"),
     "claim_evidence": ("claim_id", "timing"),
+    "leads": ("status", "kind", "country"),
+    "discovered_documents": ("spider", "language", "kind", "reason", "lead_id"),
 }
 # Columns the site looks rows up by that are no facet: a document's events, a row's aliases.
 LOOKUPS = {"citations": (("document_id", "event_id"),), "id_aliases": (("id",),)}
