@@ -316,10 +316,9 @@ def test_promote_and_reject_round_trip(db, tmp_path):
     }
     assert promote(candidate, database, curated, ledger, {}, "Jane Curator") == EVENT
     [arrest] = [r for r in load_curated(curated) if r["id"] == EVENT]
-    assert [d["url"] for d in arrest["documents"]] == [
+    assert [d["url"] for d in arrest["documents"]] == [  # the report it cited already is not added again
         "https://example.org/cited-report",
         DETROIT["url"],
-        CITED["url"],
     ]
     assert (curated / "wrongful_arrests.yml").read_text(encoding="utf-8").startswith("# synthetic\n- id: ")
     reject(lyon, "an Exampleville test, not a real deployment", database, ledger, "Jane Curator")

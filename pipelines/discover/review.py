@@ -15,8 +15,8 @@ documents as sources, `verification: partly` and the caveat "promoted from disco
 before publishing". `--set` adds or overrides fields (a legal action needs kind, status,
 jurisdiction_level and jurisdiction). The entry must pass the build's checks for curated rows, or
 nothing is written. A lead that may report a curated event adds its documents to that row's
-sources instead; one that may report a scraped row cannot be promoted (cite its documents from a
-curated row, or reject it).
+sources instead (those it does not cite yet); one that may report a scraped row cannot be promoted
+(cite its documents from a curated row, or reject it).
 """
 
 import argparse
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.clean.identify import slug
+from pipelines.clean.identify import document_id, slug
 from pipelines.clean.places import country_name
 from pipelines.discover.known import KIND_TABLES
 from pipelines.read.curated import CuratedError, curated_record, load_curated
@@ -174,10 +174,16 @@ def promote(lead_id: str, db_path: Path, curated_dir: Path, ledger: Path, settin
     if lead["event_id"]:
         path = Path(curated_dir) / f"{lead['event_table']}.yml"
         rows = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else []
-        if lead["event_id"] not in {row["id"] for row in rows or ()}:
+        row = next((row for row in rows or () if row["id"] == lead["event_id"]), None)
+        if row is None:
             raise ReviewError(f"{lead_id} may report {lead['event_id']}, a scraped row: cite its documents "
                               "from a curated row, or reject the lead")
-        _written(curated_dir, path, lambda: _add_sources(path, lead["event_id"], sources_of(lead)))
+        cited = {document_id(source["url"]) for source in row.get("sources") or ()}
+        sources = [source for source in sources_of(lead) if document_id(source["url"]) not in cited]
+        if not sources:
+            raise ReviewError(f"{lead['event_id']} cites every document of {lead_id} already: reject the "
+                              "lead, saying so")
+        _written(curated_dir, path, lambda: _add_sources(path, lead["event_id"], sources))
         entry_id, reason = lead["event_id"], f"documents added to the sources of {lead['event_id']}"
     else:
         table = KIND_TABLES[lead["kind"]]
