@@ -23,74 +23,34 @@ from pipelines.write.schema import create_tables
 
 
 def found(url, title, summary, language, published, publisher="Example News", first_seen="2026-12-01"):
-    return {
-        "id": document_id(url),
-        "url": url,
-        "canonical_url": canonical_url(url),
-        "title": title,
-        "publisher": publisher,
-        "published": published,
-        "language": language,
-        "summary": summary,
-        "spider": "feeds",
-        "queries": [f"https://{publisher.split()[0].lower()}.example.org/feed"],
-        "first_seen": first_seen,
-    }
+    return {"id": document_id(url), "url": url, "canonical_url": canonical_url(url), "title": title,
+            "publisher": publisher, "published": published, "language": language, "summary": summary,
+            "spider": "feeds", "queries": [f"https://{publisher.split()[0].lower()}.example.org/feed"],
+            "first_seen": first_seen}
 
 
-HAMBURG_EN = found(
-    "https://example.org/en/hamburg-station",
-    "Hamburg police test live facial recognition at the main station",
-    "The Example Police Department says the trial in Hamburg, Germany began on 3 March 2025.",
-    "en",
-    "2025-03-03",
-)
-HAMBURG_DE = found(
-    "https://example.net/de/hamburg-bahnhof",
-    "Polizei testet Gesichtserkennung am Hamburger Hauptbahnhof",
-    "Die Polizei in Hamburg hat am 4. März 2025 mit dem Test begonnen.",
-    "de",
-    "2025-03-04",
-    publisher="Beispiel Zeitung",
-    first_seen="2026-12-02",
-)
-LYON = found(
-    "https://example.fr/lyon",
-    "La police d’Exampleville teste la reconnaissance faciale à Lyon",
-    "Le test a commencé le 10 mars 2025 à Lyon.",
-    "fr",
-    "2025-03-10",
-    publisher="Exemple Infos",
-)
-BUDGET = found(
-    "https://example.org/budget",
-    "Example City council debates its budget",
-    "Nothing about faces.",
-    "en",
-    "2025-03-05",
-)
-EXPLAINER = found(
-    "https://example.org/explainer",
-    "How facial recognition works: an explainer",
-    "A study of the technology and what researchers say about its accuracy.",
-    "en",
-    "2025-03-06",
-)
-DETROIT = found(
-    "https://example.org/detroit",
-    "Example Police Department wrongly arrests a man in Detroit after a face recognition match",
-    "Officers held him for two days from 2 May 2025 after a false match.",
-    "en",
-    "2025-05-20",
-)
-CITED = found(
-    "https://www.example.org/cited-report?utm_source=feed",
-    "Council report on the cameras",
-    "No words about faces here.",
-    "en",
-    "2025-06-01",
-)
+HAMBURG_EN = found("https://example.org/en/hamburg-station",
+                   "Hamburg police test live facial recognition at the main station",
+                   "The Example Police Department says the trial in Hamburg, Germany began on 3 March 2025.",
+                   "en", "2025-03-03")
+HAMBURG_DE = found("https://example.net/de/hamburg-bahnhof",
+                   "Polizei testet Gesichtserkennung am Hamburger Hauptbahnhof",
+                   "Die Polizei in Hamburg hat am 4. März 2025 mit dem Test begonnen.", "de", "2025-03-04",
+                   publisher="Beispiel Zeitung", first_seen="2026-12-02")
+LYON = found("https://example.fr/lyon", "La police d’Exampleville teste la reconnaissance faciale à Lyon",
+             "Le test a commencé le 10 mars 2025 à Lyon.", "fr", "2025-03-10", publisher="Exemple Infos")
+BUDGET = found("https://example.org/budget", "Example City council debates its budget",
+               "Nothing about faces.", "en", "2025-03-05")
+EXPLAINER = found("https://example.org/explainer", "How facial recognition works: an explainer",
+                  "A study of the technology and what researchers say about its accuracy.", "en",
+                  "2025-03-06")
+DETROIT = found("https://example.org/detroit",
+                "Example Police Department wrongly arrests a man in Detroit after a face recognition match",
+                "Officers held him for two days from 2 May 2025 after a false match.", "en", "2025-05-20")
+CITED = found("https://www.example.org/cited-report?utm_source=feed", "Council report on the cameras",
+              "No words about faces here.", "en", "2025-06-01")
 EVENT = "arrest-us-example-detroit-2025"
+REPORT = "https://example.org/cited-report"
 
 
 @pytest.fixture
@@ -98,29 +58,12 @@ def db():
     """A database with one event: a wrongful arrest in Detroit in May 2025, citing one report."""
     database = sqlite_utils.Database(memory=True)
     create_tables(database)
-    database["wrongful_arrests"].insert(
-        {
-            "id": EVENT,
-            "title": "Example arrest",
-            "country": "US",
-            "date": "2025-05-02",
-            "date_precision": "day",
-            "place": "Detroit",
-            "agency": "Example Police Department",
-            "source": "curated",
-        }
-    )
-    database["documents"].insert(
-        {"id": document_id("https://example.org/cited-report"), "url": "https://example.org/cited-report"}
-    )
-    database["citations"].insert(
-        {
-            "event_id": EVENT,
-            "document_id": document_id("https://example.org/cited-report"),
-            "event_table": "wrongful_arrests",
-            "role": "coverage",
-        }
-    )
+    database["wrongful_arrests"].insert({"id": EVENT, "title": "Example arrest", "country": "US",
+                                         "date": "2025-05-02", "date_precision": "day", "place": "Detroit",
+                                         "agency": "Example Police Department", "source": "curated"})
+    database["documents"].insert({"id": document_id(REPORT), "url": REPORT})
+    database["citations"].insert({"event_id": EVENT, "document_id": document_id(REPORT),
+                                  "event_table": "wrongful_arrests", "role": "coverage"})
     return database
 
 
@@ -133,36 +76,21 @@ def write_discovered(directory, documents):
 
 def leads_of(database, discovered, reviewed=None):
     counts = insert_leads(database, discovered, reviewed)
-    return (
-        {row["id"]: row for row in database["leads"].rows},
-        {row["id"]: row for row in database["discovered_documents"].rows},
-        counts,
-    )
+    return ({row["id"]: row for row in database["leads"].rows},
+            {row["id"]: row for row in database["discovered_documents"].rows}, counts)
 
 
 def judged(document, **verdict):
-    return {
-        **document,
-        "frt": True,
-        "confidence": 0.8,
-        "agency": None,
-        "vendor": None,
-        "date": None,
-        **verdict,
-    }
+    return {**document, "frt": True, "confidence": 0.8, "agency": None, "vendor": None, "date": None,
+            **verdict}
 
 
 def test_two_outlets_in_two_languages_reporting_one_event_make_one_lead():
     english = judged(HAMBURG_EN, kind="deployment", country="DE", place="Hamburg", date="2025-03-03")
     german = judged(HAMBURG_DE, kind="deployment", country="DE", place="Hamburg", date="2025-03-04")
     lyon = judged(LYON, kind="deployment", country="FR", place="Lyon", date="2025-03-10")
-    later = judged(
-        found("https://example.org/hamburg-2026", "Hamburg again", "", "en", "2026-01-10"),
-        kind="deployment",
-        country="DE",
-        place="Hamburg",
-        date="2026-01-10",
-    )
+    later = judged(found("https://example.org/hamburg-2026", "Hamburg again", "", "en", "2026-01-10"),
+                   kind="deployment", country="DE", place="Hamburg", date="2026-01-10")
     assert [[d["id"] for d in one] for one in group([lyon, german, later, english])] == [
         [english["id"], german["id"]],
         [lyon["id"]],
@@ -173,19 +101,9 @@ def test_two_outlets_in_two_languages_reporting_one_event_make_one_lead():
 def test_a_lead_keeps_the_id_of_its_first_found_document_as_others_join():
     english = judged(HAMBURG_EN, kind="deployment", country="DE", place="Hamburg")
     german = judged(HAMBURG_DE, kind="deployment", country="DE", place="Hamburg")
-    earlier_published = judged(
-        found(
-            "https://example.org/hamburg-preview",
-            "Hamburg preview",
-            "",
-            "en",
-            "2025-02-28",
-            first_seen="2026-12-05",
-        ),
-        kind="deployment",
-        country="DE",
-        place="Hamburg",
-    )
+    earlier_published = judged(found("https://example.org/hamburg-preview", "Hamburg preview", "", "en",
+                                     "2025-02-28", first_seen="2026-12-05"),
+                               kind="deployment", country="DE", place="Hamburg")
     assert (
         group([english])[0][0]["id"]
         == group([german, earlier_published, english])[0][0]["id"]
@@ -317,7 +235,7 @@ def test_promote_and_reject_round_trip(db, tmp_path):
     assert promote(candidate, database, curated, ledger, {}, "Jane Curator") == EVENT
     [arrest] = [r for r in load_curated(curated) if r["id"] == EVENT]
     assert [d["url"] for d in arrest["documents"]] == [  # the report it cited already is not added again
-        "https://example.org/cited-report",
+        REPORT,
         DETROIT["url"],
     ]
     assert (curated / "wrongful_arrests.yml").read_text(encoding="utf-8").startswith("# synthetic\n- id: ")
