@@ -199,7 +199,7 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
                                 key=lambda t: t["id"])
             generated = events.aliases + events.organisation_aliases.rows(published_days, built[:10])
             aliases = resolve(generated, read_aliases(aliases_file), present,
-                              {t["id"]: t["withdrawn_from"] for t in tombstones})
+                              {t["id"]: t["withdrawn_from"] for t in tombstones}, strict=register)
             redactor = redactor_for(redactions_file, events, aliases, present, strict=register)
         finally:
             events.close()

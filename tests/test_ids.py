@@ -13,6 +13,7 @@ from datasette.app import Datasette
 
 from pipelines.build import build
 from pipelines.clean.identify import document_id
+from pipelines.ledgers.aliases import AliasError
 from pipelines.ledgers.published import UnresolvedIds, read_registry
 
 DATA = REPO / "data"
@@ -166,3 +167,22 @@ def test_the_repository_data_keeps_every_id_it_registered(tmp_path):
     shutil.copy(DATA / "published_ids.txt", registry)
     build(tmp_path / "evidence.db", published_file=registry, register=True, built_at=SECOND)
     assert set(read_registry(DATA / "published_ids.txt")) <= set(read_registry(registry))
+
+
+def test_an_alias_to_no_row_stops_a_registering_build_and_is_left_out_of_a_partial_one(tmp_path, caplog):
+    """A maintainer's alias must point somewhere in the build that knows every id; a build of part
+    of the data (a test's, a synthetic one) may lack its row, and leaves the alias out, saying so."""
+    items, curated = tmp_path / "items", tmp_path / "curated"
+    items.mkdir()
+    curated.mkdir()
+    aliases = tmp_path / "aliases.csv"
+    aliases.write_text("alias,id,reason,since\ndoc-000000000000,doc-111111111111,test: moved,2026-12-08\n")
+    common = dict(items_dir=items, curated_dir=curated, aliases_file=aliases, decisions_file=None,
+                  tombstones_file=None, redactions_file=None, built_at=SECOND)
+    with pytest.raises(AliasError, match="doc-000000000000 points to doc-111111111111, which is no row"):
+        build(tmp_path / "strict.db", published_file=tmp_path / "ids.txt", register=True, **common)
+    assert not (tmp_path / "strict.db").exists()
+    build(tmp_path / "partial.db", published_file=None, **common)
+    assert "alias doc-000000000000 points to doc-111111111111" in caplog.text
+    with sqlite3.connect(tmp_path / "partial.db") as conn:
+        assert conn.execute("select count(*) from id_aliases where id like 'doc-%'").fetchone() == (0,)

@@ -9,6 +9,7 @@ data/aliases.csv wins over the others. An alias of an alias resolves to the end 
 every alias must end at a row or a tombstone, or the build stops and says which.
 """
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from pipelines.clean.organisations import (
 )
 from pipelines.clean.places import _key as name_key
 from pipelines.ledgers.files import read_csv_ledger
+
+logger = logging.getLogger(__name__)
 
 FIELDS = ("alias", "id", "reason", "since")
 
@@ -77,10 +80,12 @@ class OrganisationAliases:
 
 
 def resolve(generated: list[dict], maintained: list[dict], rows: dict[str, str],
-            tombstones: dict[str, str]) -> list[dict]:
+            tombstones: dict[str, str], strict: bool = True) -> list[dict]:
     """Final alias rows, sorted: each points to a row (or tombstone) and names its table.
 
-    `rows` and `tombstones` map each id to its table.
+    `rows` and `tombstones` map each id to its table. An alias that points nowhere stops the
+    build when `strict` (the build knows every published id); otherwise (a build of part of the
+    data, which may lack the row a maintainer's alias points to) it is left out with a warning.
     """
     by_alias = {}
     for alias in generated:
@@ -100,7 +105,11 @@ def resolve(generated: list[dict], maintained: list[dict], rows: dict[str, str],
             target = by_alias[target]["id"]
         table = rows.get(target) or tombstones.get(target)
         if table is None:
-            raise AliasError(f"alias {name} points to {target}, which is no row and no tombstone")
+            message = f"alias {name} points to {target}, which is no row and no tombstone"
+            if strict:
+                raise AliasError(message)
+            logger.warning("%s: left out of this build", message)
+            continue
         resolved.append({"alias": name, "id": target, "survivor_table": table,
                          "reason": alias.get("reason"), "since": alias.get("since")})
     return resolved
