@@ -50,8 +50,8 @@ demo-build: $(STAMP) ## The demo without serving it (registers no id: git status
 	$(DEMO_ENV) $(MAKE) --no-print-directory scrape-captures
 	$(BIN)/python -m pipelines.build --db $(DB) --items $(DEMO)/items
 
-test: $(TEST_STAMP) browser redis ## Run the whole test suite (it writes nothing into the checkout)
-	$(BIN)/python -m pytest
+test: $(TEST_STAMP) browser redis ## Run the whole test suite on every CPU (pytest-xdist; it writes nothing into the checkout)
+	$(BIN)/python -m pytest -n auto
 
 screenshots: $(TEST_STAMP) browser ## Retake docs/screenshots/*.png: the browser tests, in headless Chromium, on the repository's data
 	FRT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/test_browser.py

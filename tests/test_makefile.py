@@ -169,7 +169,7 @@ def test_demo_installs_the_package_and_test_the_extras_each_once(tmp_path):
 
 
 def test_the_tests_hide_no_failure():
-    assert recipe("test") == ["$(BIN)/python -m pytest"]  # exit 5 (no tests) fails make as any other
+    assert recipe("test") == ["$(BIN)/python -m pytest -n auto"]  # exit 5 (no tests) fails make as any other
     assert prerequisites("test") == ["$(TEST_STAMP)", "browser", "redis"]
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     commands = [line for line in ci if line and not line.startswith("#")]
