@@ -191,8 +191,9 @@ def build(db_path: Path, items_dir: Path = DATA / "items", curated_dir: Path = D
             steps.done(f"{len(events.kept)} records read, {len(events.withdrawn)} withdrawn")
             events.match(decisions_file)
             steps.done("rows matched and clustered")
-            with db.conn:
-                events.write(RowWriter(db.conn), Ages(published_days, built[:10]))
+            with db.conn:  # an event row's `added` is the day its id was published, or today
+                events.write(RowWriter(db.conn, published_days, built[:10]),
+                             Ages(published_days, built[:10]))
             steps.done(f"rows of every event written, {len(events.groups)} merged")
             present = RowIds(db.conn)
             tombstones = sorted(events.tombstones + orphans(events.withdrawn, events.tombstones, present),

@@ -3,7 +3,7 @@ BibTeX and CSL-JSON.
 
 The content hash of a row is the SHA-256, in hex, of its canonical JSON: one object holding every
 column of the row with its stored value (text, whole number, decimal or null) except the
-bookkeeping a crawl rewrites while no fact changes (first_seen, last_seen, listed:
+bookkeeping a crawl or a build rewrites while no fact changes (first_seen, last_seen, listed, added:
 pipelines/write/schema.py's BOOKKEEPING), keys sorted, no whitespace between tokens, non-ASCII
 characters written as themselves, encoded as UTF-8. For the values these tables hold this is the
 RFC 8785 canonical form. So a hash changes when what the row says changes, not every night.

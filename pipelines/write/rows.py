@@ -64,10 +64,11 @@ def _country_name(code: str | None) -> str | None:
         return None
 
 
-def event_row(record: dict) -> tuple:
+def event_row(record: dict, added: str | None = None) -> tuple:
     """The record's row in its event table, in column order: vendors joined, listed as 0 or 1, the
-    year of its date, and its country's and region's names in English."""
-    made = {"vendor": "; ".join(record.get("vendors") or []) or None,
+    year of its date, its country's and region's names in English, and `added`, the day its id
+    entered the evidence base."""
+    made = {"vendor": "; ".join(record.get("vendors") or []) or None, "added": added,
             "listed": int(record.get("listed", True)),
             "year": int(record["date"][:4]) if record.get("date") else None,
             "country_name": _country_name(record.get("country")),
@@ -95,10 +96,16 @@ def document_row(document: dict, record: dict) -> tuple:
 
 class RowWriter:
     """Writes records' rows into an open database whose tables exist (pipelines/write/schema.py), starting
-    with the organisations of the curated registry (data/curated/organisations.yml)."""
+    with the organisations of the curated registry (data/curated/organisations.yml).
 
-    def __init__(self, conn: sqlite3.Connection):
+    `published` maps each registered id to the day it was first published (data/published_ids.txt):
+    an event row's `added`; an id not registered yet was added on `today`, the build's day."""
+
+    def __init__(self, conn: sqlite3.Connection, published: dict[str, str] | None = None,
+                 today: str | None = None):
         self.conn = conn
+        self.published = published or {}
+        self.today = today
         self.pending: dict[str, list[tuple]] = {table: [] for table in SQL}
         self.queued = 0
         self.organisations: set[str] = set()
@@ -112,7 +119,7 @@ class RowWriter:
     def add(self, record: dict) -> None:
         """Queue the record's rows; a batch is written every BATCH records."""
         record_id, table = record["id"], record["table"]
-        self.pending[table].append(event_row(record))
+        self.pending[table].append(event_row(record, self.published.get(record_id, self.today)))
         cited = sorted({d["id"]: d for d in reversed(record["documents"])}.items())
         self.pending["citations"] += [(record_id, doc_id, table, d.get("role"), None) for doc_id, d in cited]
         self.pending["documents"] += [document_row(d, record) for d in record["documents"]]

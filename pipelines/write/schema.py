@@ -19,11 +19,13 @@ EVENT_COMMON = {
 EVENT_READABLE = {"date_basis": str, "country_name": str, "region_en": str}
 EVENT_PROVENANCE = {
     "verification": str, "caveat": str, "source": str, "source_id": str, "source_url": str,
-    "first_seen": str, "last_seen": str, "listed": int,
+    "first_seen": str, "last_seen": str, "listed": int, "added": str,
 }
-# An event row's columns that a crawl rewrites without any fact changing: when its source was
-# first and last seen listing it, and whether it still does. A row's content hash leaves them out.
-BOOKKEEPING = ("first_seen", "last_seen", "listed")
+# An event row's columns that a crawl or a build rewrites without any fact changing: when its
+# source was first and last seen listing it, whether it still does, and the day its id entered the
+# evidence base (data/published_ids.txt, or the build's day for a new id). A row's content hash
+# leaves them out.
+BOOKKEEPING = ("first_seen", "last_seen", "listed", "added")
 # The organisations a source says deployed and developed the system (the AIID's), as JSON lists.
 PARTIES = {"deployers": str, "developers": str}
 TYPES = {
