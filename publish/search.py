@@ -3,9 +3,12 @@ event tables and the documents, the counts behind its filters, and the snippet o
 the matched words marked. A table of SEARCHED that the database served lacks is left out.
 
 A search is words, each matched with its stem (the indexes use the porter tokenizer) and all of them
-required. Results are ordered by their BM25 score (a title match weighs more than one in the other
-columns), then by table and id, so that the order is the same at every load. Each table's scores are
-computed against that table's own words, so the order across tables is approximate.
+required. A reader looks for events first, so every matching event (deployment, wrongful arrest,
+legal action, declaration) comes before every matching document: a document's short title would
+otherwise outscore them. Within each of the two, results are ordered by their BM25 score (a title
+match weighs more than one in the other columns), then by table and id, so that the order is the
+same at every load. Each table's scores are computed against that table's own words, so the order
+across the event tables is approximate.
 
 The page (plugins/search_page.py) asks three kinds of query: the number of matches per table,
 country and year with no filter (`groups_sql`), from which `Facets` counts each filter's choices;
@@ -39,6 +42,7 @@ class Searched:
     country: str  # SQL of its ISO country code, or null
     year: str  # SQL of its year, or null
     untitled: str = "t.id"  # SQL of what stands for the title of a row without one
+    tier: int = 0  # results of a lower tier come first: events 0, documents 1
 
     @property
     def fts(self) -> str:
@@ -56,7 +60,8 @@ SEARCHED = {
     "declarations": Searched("declarations", "declaration", "Declaration", (4, 1, 2, 1, 1, 1, 1),
                              "t.date", EVENT_PLACE, "t.country", "t.year"),
     "documents": Searched("documents", "document", "Document", (4, 2, 1), "t.published",
-                          "t.publisher", "null", "cast(substr(t.published, 1, 4) as integer)", "t.url"),
+                          "t.publisher", "null", "cast(substr(t.published, 1, 4) as integer)", "t.url",
+                          tier=1),
 }
 
 
@@ -99,7 +104,7 @@ class Filters:
 
 
 def _hits(searched: Searched, filters: Filters | None) -> str:
-    """SQL of one table's matches: table, id, country, year and score."""
+    """SQL of one table's matches: table, id, country, year, tier and score."""
     weights = ", ".join(str(w) for w in searched.weights)
     where = [f"{searched.fts} match :q"]
     if filters and filters.country:
@@ -107,7 +112,7 @@ def _hits(searched: Searched, filters: Filters | None) -> str:
     if filters and filters.year is not None:
         where.append(f"{searched.year} = :year")
     return (f"select '{searched.table}' as search_table, t.id as id, {searched.country} as country, "
-            f"{searched.year} as year, bm25({searched.fts}, {weights}) as score "
+            f"{searched.year} as year, {searched.tier} as tier, bm25({searched.fts}, {weights}) as score "
             f"from {searched.fts} join {searched.table} t on t.rowid = {searched.fts}.rowid "
             f"where {' and '.join(where)}")
 
@@ -120,14 +125,14 @@ def groups_sql(searchable: list[Searched]) -> str:
 
 
 def page_sql(filters: Filters, searchable: list[Searched]) -> str | None:
-    """One page of the filtered matches, best first, ties in a fixed order (params: q, country,
-    year, limit, offset); None when the filters leave no table to search."""
+    """One page of the filtered matches, events before documents, each best first, ties in a fixed
+    order (params: q, country, year, limit, offset); None when the filters leave no table to search."""
     tables = filters.tables(searchable)
     if not tables:
         return None
     union = " union all ".join(_hits(s, filters) for s in tables)
     return (f"select search_table, id, score from ({union}) "
-            f"order by score, search_table, id limit :limit offset :offset")
+            f"order by tier, score, search_table, id limit :limit offset :offset")
 
 
 def details_sql(searched: Searched, count: int) -> str:

@@ -72,6 +72,19 @@ def test_the_order_is_the_same_at_every_load(demo_site):
     assert loads[0] and loads[0] == loads[1] == loads[2]
 
 
+@pytest.mark.parametrize("word", ["police", "clearview"])
+def test_events_come_before_documents(demo_site, db, searched, word):
+    events = matches(db, word, [t for t in searched if t != "documents"])
+    documents = matches(db, word, ["documents"])
+    assert events and documents
+    shown = [link for number in range(1, (len(events) + len(documents)) // PAGE_SIZE + 2)
+             for link in results(page(demo_site, f"/search?q={word}&page={number}"))]
+    assert set(shown[:len(events)]) == events and set(shown[len(events):]) == documents
+    assert not urlsplit(shown[0]).path.startswith("/evidence/documents/")
+    only_documents = results(page(demo_site, f"/search?q={word}&table=documents"))
+    assert only_documents and set(only_documents) <= documents
+
+
 def test_each_result_shows_its_row_and_links_to_its_page(demo_site, db):
     selector = page(demo_site, "/search?q=clearview&table=legal_actions")
     items = selector.css("li.search-result")
