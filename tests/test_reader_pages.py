@@ -222,3 +222,12 @@ def test_facets_are_folded_until_a_reader_narrows_the_rows(demo_site):
     assert plain.css("details.facets .facet-info") and "open" not in plain.css("details.facets").attrib
     for path in ("/evidence/deployments?sector=policing", "/evidence/deployments?_facet=country"):
         assert "open" in page(demo_site, path).css("details.facets").attrib, path
+
+
+@pytest.mark.parametrize("table", ["deployments", "wrongful_arrests", "legal_actions"])
+def test_facets_of_country_and_region_names_are_headed_in_words(demo_site, table):
+    facets = page(demo_site, f"/evidence/{table}").css("details.facets .facet-info")
+    headings = {facet.attrib["data-column"]: facet.css("p.facet-info-name strong::text").get().strip()
+                for facet in facets}
+    assert headings["country_name"] == "Country" and headings["region_en"] == "Region"
+    assert headings["year"] == "year" and headings["source"] == "source"  # no label: Datasette's heading
