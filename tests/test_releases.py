@@ -4,13 +4,17 @@ SHA-256 that `sha256sum` would give, listed newest first and downloadable from t
 import asyncio
 import hashlib
 import json
+import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 import yaml
 from conftest import REPO, SERVE_ARGUMENTS
 
+from publish.cite import content_hash
 from publish.releases import built_at, file_name, read_manifest, release
 
 
@@ -96,3 +100,17 @@ def test_the_releases_page_lists_each_release_and_serves_its_file(demo_db, tmp_p
     assert hashlib.sha256(download.content).hexdigest() == older["sha256"]
     assert sums.text.splitlines() == [f"{served['sha256']}  {served['file']}",
                                       f"{older['sha256']}  {older['file']}"]
+
+
+def test_readmes_recipe_for_a_cited_row_gives_the_rows_content_hash(demo_db, tmp_path):
+    """README's script that hashes a row of a downloaded release agrees with the Cite block's hash."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    script = re.search(r"python3 - evidence-\S+ legal_actions legal-it-moratorium-2021 <<'EOF'\n(.*?)\nEOF\n",
+                       readme, re.S)[1]
+    row_id = "legal-it-moratorium-2021"
+    done = subprocess.run([sys.executable, "-", str(demo_db), "legal_actions", row_id], input=script,
+                          capture_output=True, text=True, check=True)
+    with sqlite3.connect(demo_db) as conn:
+        conn.row_factory = sqlite3.Row
+        row = dict(conn.execute("select * from legal_actions where id = ?", (row_id,)).fetchone())
+    assert done.stdout.strip() == content_hash(row)
