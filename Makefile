@@ -21,7 +21,7 @@ DEMO_ENV := FRT_ITEMS_DIR=$(DEMO)/items FRT_RUNS_DIR=$(DEMO)/runs FRT_ARCHIVE_DI
 	FRT_HTTPCACHE_DIR=$(CURDIR)/$(DEMO)/httpcache
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-build test screenshots browser lint build release scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis wrk bench notebooks promote reject
+.PHONY: help install demo demo-build test screenshots browser lint build release scrape crawl scrape-captures serve clean nightly nightly-captures scrape-distributed documents redis wrk bench loadtest notebooks promote reject
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -116,6 +116,9 @@ redis: ## Install Debian's redis-server for distributed runs and their tests, if
 
 bench: $(STAMP) wrk ## Benchmark the pipeline and the site on generated data: make bench SCALE=1000000 (bench/results.json)
 	$(BIN)/python -m bench.run --scale $(SCALE)
+
+loadtest: $(STAMP) wrk ## The repository's data served to 64 readers for 60 s while it is rebuilt and swapped twice (bench/work/load.json)
+	$(BIN)/python -m bench.load
 
 notebooks: $(TEST_STAMP) ## Run the analyses in notebooks/ on $(DB) and render them to HTML in static/analyses/ (served at /assets/analyses/)
 	FRT_DB=$(DB) $(BIN)/jupyter nbconvert --to html --execute --template-file notebooks/offline.html.j2 --output-dir static/analyses notebooks/*.ipynb
