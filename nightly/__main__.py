@@ -1,12 +1,14 @@
 """`python -m nightly`: run a night, live or over the bundled captures, and print its summary.
 
-Live (`make nightly`): the sources as planned by nightly/plan.py, then the cited documents due
+Live (`make nightly`): the sources as planned by nightly/plan.py, then the discovery spiders
+(nightly/plan.py's DISCOVERY), then the cited documents due
 tonight (scrapers/spiders/documents.py), with the committed text in data/, the WARC files in
 archive/ and the HTTP cache in .scrapy/httpcache.
 Over the captures (`make nightly-captures`, as CI does): every source reads its capture from a
 loopback HTTP server, in a work folder (build/nightly-captures/) that starts as a copy of
 data/items, so the committed text is left alone; a second night there costs only conditional
-requests. The cited documents are skipped offline: they are on the live web.
+requests. The cited documents are skipped offline: they are on the live web; so are the
+discovery spiders, which have no capture.
 """
 
 import argparse
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from nightly.loopback import CRAWL_SETTINGS, CaptureServer
 from nightly.night import REPO, Night, run_night
-from nightly.plan import SOURCES, Step, plan
+from nightly.plan import SOURCES, Step, discovery_plan, plan
 
 DATA = REPO / "data"
 
@@ -47,7 +49,7 @@ def main() -> int:
         night.archive, night.cache = REPO / "archive", REPO / ".scrapy" / "httpcache"
         night.register = True  # as `make build`: the ids published tonight must resolve forever
         night.releases = REPO / "releases"
-        steps = plan(args.spiders, night.items, night.runs, date.today())
+        steps = plan(args.spiders, night.items, night.runs, date.today()) + discovery_plan(captures=False)[0]
         steps.append(Step("documents", {"limit": str(args.documents)}, why="the cited pages due tonight"))
         code, text = run_night(steps, night, skipped)
     else:
@@ -57,6 +59,7 @@ def main() -> int:
         night = night_in(work / "data", work, CRAWL_SETTINGS)
         night.releases = work / "releases"
         skipped["documents"] = "offline: the cited pages are on the live web"
+        skipped.update(discovery_plan(captures=True)[1])
         with CaptureServer(DATA / "captures", args.port) as server:
             steps = plan(args.spiders, night.items, night.runs, date.today(), url_for=server.url)
             code, text = run_night(steps, night, skipped)

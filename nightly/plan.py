@@ -7,6 +7,11 @@ did not change. The AIID is asked through its GraphQL API only for incidents new
 highest one its snapshot holds, and read whole from its weekly snapshot when its last full run
 is FULL_EVERY_DAYS old, so that incidents it stopped listing are noticed too. Over the captures,
 every source reads its capture from the loopback server (nightly/loopback.py).
+
+DISCOVERY are the discovery spiders a live night runs after the sources and before the build,
+each with why (scrapers/spiders/feeds.py, gdelt.py, aiaaic.py): they find reports for people to
+review, never rows. A spider is added with one line. Over the captures they are skipped, with the
+reason, since data/captures holds no capture of the feeds, GDELT or the AIAAIC sheet.
 """
 
 from dataclasses import dataclass, field
@@ -19,6 +24,12 @@ from pipelines.snapshot.store import read_snapshot
 SOURCES = ("atlas", "aiid")
 CAPTURES = {"atlas": "atlas/download.csv", "aiid": "aiid/incidents.csv"}
 FULL_EVERY_DAYS = 7
+DISCOVERY = {
+    "feeds": "the RSS and Atom feeds of data/feeds.yml, revalidated",
+    "gdelt": "GDELT's articles since the last ok run",
+    "aiaaic": "the AIAAIC sheet's face recognition entries",
+}
+NO_DISCOVERY_CAPTURE = "offline: data/captures holds no capture of this discovery source"
 
 
 @dataclass
@@ -63,3 +74,10 @@ def plan(spiders, items_dir: Path, runs_dir: Path, today: date, url_for=None) ->
     """The steps of a night; with `url_for` (a capture path → URL), over the captures."""
     return [capture_step(s, url_for) if url_for else live_step(s, items_dir, runs_dir, today)
             for s in spiders]
+
+
+def discovery_plan(captures: bool) -> tuple[list[Step], dict[str, str]]:
+    """The discovery steps of a night, and the discovery spiders skipped with their reason."""
+    if captures:
+        return [], {spider: NO_DISCOVERY_CAPTURE for spider in DISCOVERY}
+    return [Step(spider, why=why) for spider, why in DISCOVERY.items()], {}

@@ -67,7 +67,8 @@ class DiscoverySpider(scrapy.Spider):
     read dropped with its reason while the others go on, and a run in which none could be read
     stopped (`what_failed`: the reason it closes with)."""
 
-    custom_settings = {"ITEM_PIPELINES": {"scrapers.discoveries.DiscoveryPipeline": 300}}
+    custom_settings = {"ITEM_PIPELINES": {"scrapers.discoveries.DiscoveryPipeline": 300},
+                       "FRT_ANSWERS_MAY_FAIL": True}  # scrapers/monitors.py: a failed answer is a drop
     what_failed = "nothing_read"
 
     def __init__(self, **kwargs):

@@ -16,7 +16,7 @@ from conftest import REPO, SERVE_ARGUMENTS
 from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.project import get_project_settings
 
-from nightly.plan import CAPTURES, SOURCES
+from nightly.plan import CAPTURES, DISCOVERY, SOURCES
 
 MAKEFILE = (REPO / "Makefile").read_text(encoding="utf-8")
 GIT = ["git", "-c", "safe.directory=*", "-c", "user.name=test", "-c", "user.email=test@example.org"]
@@ -47,7 +47,7 @@ def test_spiders_are_the_sources_of_a_night():
     assert tuple(spiders) == SOURCES
     every = set(get_spider_loader(get_project_settings()).list())
     # the cited pages, and discovery's documents for people to review: not sources of rows
-    assert every - set(spiders) == {"documents", "feeds", "gdelt"}
+    assert every - set(spiders) == {"documents", *DISCOVERY}
 
 
 def test_scrape_captures_reads_each_source_capture():
