@@ -13,12 +13,16 @@ by the coordinator after the last worker, over the workers' merged stats and rec
 5. the run, and what it changed, are appended to data/runs/ (pipelines/snapshot/runlog.py). The run's
    line says whether its snapshot was committed (`snapshot`: "replaced" or "kept") and its
    `run_date`, the date its records were listed on.
+
+A spider that cannot run at all (no API key for its source) calls `skip_run`: the run is logged as
+`skipped` with its reason, is not judged, and keeps the snapshot.
 """
 
 import logging
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from scrapy.exceptions import CloseSpider
 from spidermon.runners import MonitorRunner
 
 from pipelines.snapshot.runlog import append_changes, append_run, last_good_run, read_runs
@@ -27,6 +31,7 @@ from scrapers.monitors import RunMonitors, counts_of
 
 logger = logging.getLogger(__name__)
 COVERAGE_PREFIX = "spidermon_field_coverage/Event/"
+SKIPPED = "frt/skipped_message"
 
 
 def runs_dir(settings) -> Path:
@@ -119,6 +124,14 @@ def run_line(stats: dict, name: str, day: str, status: str, counts: dict, error:
     }
 
 
+def skip_run(spider, message: str):
+    """Close a spider that cannot run (its source's API key is not set): the run is logged as
+    skipped, with `message` as its reason, instead of failed."""
+    spider.crawler.stats.set_value(SKIPPED, message)
+    spider.logger.warning(message)
+    raise CloseSpider("skipped")
+
+
 def finish_run(crawler, stats: dict, snapshot: Snapshot, workers: int = 1) -> dict:
     """Judge, commit or keep, and log one run, whose records were added to `snapshot`."""
     name = crawler.spidercls.name
@@ -130,14 +143,15 @@ def finish_run(crawler, stats: dict, snapshot: Snapshot, workers: int = 1) -> di
                   "frt/run/seen": snapshot.added + sum(dropped.values()),
                   "frt/run/reference_items": last["items"] if last else snapshot.listed_before,
                   **{f"{COVERAGE_PREFIX}{field}": share for field, share in snapshot.coverage().items()}})
-    failures = judge(crawler, stats)
-    result = snapshot.commit(not failures, "; ".join(failures))
+    skipped = stats.get(SKIPPED)
+    failures = [] if skipped else judge(crawler, stats)
+    result = snapshot.commit(not (failures or skipped), skipped or "; ".join(failures))
     stats["frt/snapshot_replaced"] = int(result.replaced)
     for key, value in result.counts.items():
         stats[f"frt/run/{key}"] = value
-    status = "failed" if failures else "partial" if dropped else "ok"
-    run = run_line(stats, name, snapshot.run_date, status, result.counts, "; ".join(failures) or None,
-                   workers)
+    status = "skipped" if skipped else "failed" if failures else "partial" if dropped else "ok"
+    run = run_line(stats, name, snapshot.run_date, status, result.counts,
+                   skipped or "; ".join(failures) or None, workers)
     run["snapshot"] = "replaced" if result.replaced else "kept"
     append_run(log_dir, run)
     if result.replaced:
