@@ -8,11 +8,13 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 from conftest import CAPTURES, make_spider, shared_file
 
-from scrapers.spiders.aiid import FRT, AiidSpider, entity_name
+from pipelines.classify import classify
+from scrapers.spiders.aiid import AiidSpider, entity_name
 
 ATLAS_FULL = "atlas_of_surveillance/atlas_download_20201007_full.csv"
 AIID_FULL = "aiid/aiid_snapshot_incidents_full.csv"
@@ -20,8 +22,17 @@ CAPTURE_FILES = ("atlas/download.csv", "atlas/download_2025.csv", "aiid/incident
                  "aiid/duplicates.csv")
 ENTITY_COLUMNS = ("Alleged deployer of AI system", "Alleged developer of AI system",
                   "Alleged harmed or nearly harmed parties")
-# the incidents that are about face recognition without the words the spider selects on
+# the 64 incidents the spider's former keyword rule took (the capture's selection)
+KEYWORD_RULE = {"36", "74", "76", "107", "108", "109", "140", "158", "166", "184", "199", "212", "223", "224",
+                "235", "249", "265", "267", "276", "288", "295", "298", "307", "309", "310", "315", "358",
+                "368", "371", "375", "388", "391", "409", "412", "418", "430", "431", "438", "439", "440",
+                "441", "472", "483", "484", "515", "517", "518", "557", "558", "584", "592", "598", "619",
+                "630", "659", "665", "691", "692", "781", "806", "815", "816", "829", "896"}
+# the incidents about face recognition without the keyword rule's words, found by reading
 ABOUT_FACE_RECOGNITION = {"26", "32", "114", "122", "214", "254", "258", "396"}
+# taken by the classifier from the full snapshot, but not about recognising people's faces
+# (a model guessing sexual orientation from a face photo; GAN-made faces): left out of the capture
+CLASSIFIER_MISTAKES = {"167", "324"}
 CONTROLS = {"23", "1"}
 LONGEST_SHARED_RUN = 8  # words: a shared run this long is copying, not a name or a kept term
 
@@ -100,11 +111,13 @@ def test_every_aiid_incident_keeps_the_originals_ids_dates_reports_and_entities(
     assert [{c: row[c] for c in kept} for row in capture] == [
         {c: row[c] for c in kept} for row in original if row["incident_id"] in
         {row["incident_id"] for row in capture}]
-    named = {row["incident_id"] for row in original if FRT.search(f"{row['title']} {row['description']}")}
+    taken = {row["incident_id"] for row in original
+             if classify({"title": row["title"], "text": row["description"]}, names=False)["frt"]}
     captured = {row["incident_id"] for row in capture}
-    assert named <= captured  # every incident the spider's rule takes
-    assert captured == named | ABOUT_FACE_RECOGNITION | CONTROLS and len(captured) == 74
-    assert not ABOUT_FACE_RECOGNITION & named  # found by reading, not by the rule
+    assert captured == KEYWORD_RULE | ABOUT_FACE_RECOGNITION | CONTROLS and len(captured) == 74
+    assert taken - CLASSIFIER_MISTAKES <= captured  # every incident the spider takes, but two
+    assert KEYWORD_RULE - taken == {"307"}  # phone unlocking: the classifier's rule leaves it out
+    assert ABOUT_FACE_RECOGNITION - taken == {"26", "32", "396"}  # phone unlocking; a selfie check
     assert [by_id[i]["date"] for i in sorted(ABOUT_FACE_RECOGNITION, key=int)] == [
         "2017-09-13", "2017-09-13", "2018-07-26", "2015-06-14", "2020-01-02", "2015-05-01",
         "2022-05-13", "2018-07-04"]
@@ -129,7 +142,9 @@ def test_the_spider_reads_each_rewrite_as_it_reads_the_original():
     readings = [(_read_by_spider(spider, row), _read_by_spider(spider, original[row["incident_id"]]))
                 for row in rows(CAPTURES / "aiid" / "incidents.csv")]
     assert all(ours == theirs for ours, theirs in readings)
-    assert len([ours for ours, _ in readings if ours]) == 64  # the rest: controls, and text without FR words
+    tables = Counter(ours[0] if ours else None for ours, _ in readings)
+    # not taken: the 2 controls, 3 about unlocking a phone (26, 32, 307) and Uber's selfie check (396)
+    assert tables == {"Deployment": 49, "WrongfulArrest": 14, "LegalAction": 5, None: 6}
 
 
 @pytest.mark.parametrize("capture, original, key, columns", [

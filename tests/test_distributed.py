@@ -70,7 +70,7 @@ def test_two_workers_give_the_snapshots_of_one_process(both):
     single = (both["single"] / "items" / "aiid.jsonl").read_bytes()
     assert (both["distributed"] / "items" / "aiid.jsonl").read_bytes() == single
     assert [(r["spider"], r["status"], r["workers"], r["items"]) for r in both["runs"]] == [
-        ("aiid", "ok", 2, 64)]
+        ("aiid", "ok", 2, 68)]
 
 
 def test_no_request_is_fetched_twice(both):

@@ -29,10 +29,14 @@ def by_id(items):
 
 def test_full_snapshot_keeps_only_facial_recognition_incidents():
     items = parse_csv(shared_file(FULL))
-    assert len(items) == 64
+    assert len(items) == 70  # the classifier's judgement (pipelines/classify)
     kinds = [type(item).__name__ for item in items]
     assert (kinds.count("WrongfulArrest"), kinds.count("LegalAction"),
-            kinds.count("Deployment")) == (10, 5, 49)
+            kinds.count("Deployment")) == (14, 5, 51)
+    taken = {item.source_id for item in items}
+    # face recognition without the words "facial recognition": false matches, photo tagging, a
+    # school's face system, face grouping, face prints; unlocking one's phone (307) is left out
+    assert {"114", "122", "214", "254", "258"} <= taken and "307" not in taken
     assert asdict(items[0]) == {
         "source": "aiid", "source_id": "36",
         "title": "Picture of Woman on Side of Bus Shamed for Jaywalking",
@@ -71,6 +75,12 @@ def test_wrongful_arrests_are_mapped_with_person_agency_and_vendor():
     assert (items["598"].country, items["598"].region) == ("US", "Louisiana")
     # incident 815 names several people: an aggregate, so not one arrest
     assert isinstance(items["815"], Deployment)
+    # members of Congress falsely matched to mugshots in a test: no one arrested, no one person named
+    assert isinstance(items["114"], Deployment)
+    # arrests and detentions the classifier reads in the description, not in the title's words
+    assert {i: (items[i].person, items[i].agency) for i in ("108", "483", "692", "829")} == {
+        "108": ("Lamya Robinson", None), "483": ("Mohammed Khadeer", "Telangana Police"),
+        "692": ("Shaun Thompson", "Metropolitan Police Service"), "829": ("Guillermo Ibarrola", None)}
 
 
 def test_each_aiid_role_goes_to_its_own_column():
@@ -82,7 +92,7 @@ def test_each_aiid_role_goes_to_its_own_column():
     assert (store.deployers, store.developers, store.vendors, store.agency) == (
         ["Macy's"], ["Macy's"], [], None)
     met = items["692"]  # the Metropolitan Police's own live facial recognition: no vendor
-    assert (met.operator, met.deployers, met.developers, met.vendors) == (
+    assert (met.agency, met.deployers, met.developers, met.vendors) == (
         "Metropolitan Police Service", ["Metropolitan Police Service"],
         ["Metropolitan Police Service"], [])
     assert items["224"].vendors == []  # WeChat built WeChat Pay's check: the same company
@@ -95,7 +105,7 @@ def test_each_aiid_role_goes_to_its_own_column():
     vendors = {name for item in items.values() for name in getattr(item, "vendors", None) or ()}
     assert vendors == {"Dataworks Plus", "Proctoru", "Kairos", "NEC", "Anyvision", "Hikvision", "Huawei",
                        "Azure Cognitive Services", "Neusoft", "Morphotrak", "Clearview AI",
-                       "Google Photos", "Corsight", "Facewatch"}
+                       "Google Photos", "Corsight", "Facewatch", "Sn Technologies"}  # 214: Lockport's
 
 
 def test_consumer_uses_are_their_own_sector():
@@ -104,8 +114,8 @@ def test_consumer_uses_are_their_own_sector():
     items = parse_csv(shared_file(FULL))
     sectors = {item.source_id: item.sector for item in items if isinstance(item, Deployment)}
     assert sorted((i for i, sector in sectors.items() if sector == "consumer"), key=int) == [
-        "223", "224", "265", "307", "375", "418", "431", "806"]
-    assert sum(sector == "policing" for sector in sectors.values()) == 12
+        "122", "223", "224", "265", "375", "418", "431", "806"]  # 122: photo tagging
+    assert sum(sector == "policing" for sector in sectors.values()) == 10  # 483, 692: wrongful arrests
     assert sectors["472"] == "policing" and sectors["619"] == "unknown"  # NYPD cameras; a chain's shops
 
 
@@ -168,8 +178,10 @@ def test_graphql_pages_follow_pagination():
 def test_demo_capture_gives_its_rows():
     items = parse_csv(CAPTURES / "aiid" / "incidents.csv")
     kinds = [type(item).__name__ for item in items]
+    # as from the full snapshot, less the deployments 167 and 324: the classifier takes them, but they
+    # are not about recognising people, so the capture leaves them out
     assert (kinds.count("WrongfulArrest"), kinds.count("Deployment"), kinds.count("LegalAction")) == (
-        10, 49, 5)  # as from the full snapshot: the capture holds every incident the spider takes
+        14, 49, 5)
     williams = by_id(items)["74"]
     assert (williams.person, williams.agency, williams.date) == (
         "Robert Julian Borchak Williams", "Detroit Police Department", "2020-01-30")

@@ -9,6 +9,11 @@ Two routes, one mapping:
 - graphql: `POST /api/graphql` (read-only, no key), incidents newer than `-a since=<incident_id>`,
   50 a page: `scrapy crawl aiid -a route=graphql -a since=1000` (`-a graphql_url=` for another
   endpoint). Such a run is incremental: it adds and updates incidents and marks none as gone.
+Which incidents and which table: the project's classifier (pipelines/classify) reads each
+incident's title and description. An incident it does not judge about face recognition is left
+out; one it judges a wrongful arrest that names exactly one harmed person is a wrongful arrest; a
+title with a legal word (LEGAL_KINDS: fine, lawsuit, court ruling, regulator's decision) is a legal
+action of that kind and status; every other incident is a deployment.
 AIID data is CC BY-SA 4.0. A duplicate incident (duplicates.csv) is not a row of its own: its id
 goes to `merged_ids` of the incident it duplicates, which the build turns into an id alias.
 
@@ -36,6 +41,7 @@ from urllib.request import url2pathname
 
 import scrapy
 
+from pipelines.classify import classify
 from pipelines.clean.organisations import organisation_kind
 from pipelines.clean.parties import harmed_person, is_organisation
 from pipelines.clean.places import find_country
@@ -49,10 +55,6 @@ PAGE_SIZE = 50
 ARCHIVE_MAXSIZE = 2 * 2**30  # the weekly snapshot archive (every report's text); a listing is 32 MiB at most
 GRAPHQL_FIELDS = {"incident_id", "date", "title", "description", "reports", "AllegedDeployerOfAISystem",
                   "AllegedDeveloperOfAISystem", "AllegedHarmedOrNearlyHarmedParties"}
-FRT = re.compile(r"facial[- ]recognition|face[- ]recognition|facial (?:mis)?identification|"
-                 r"face[- ]match|facial match|\bFRT\b|face surveillance", re.I)
-WRONGFUL_ARREST = re.compile(r"wrongful(?:ly)?\s+(?:attempted\s+)?arrest|false\s+arrest|"
-                             r"arrested\b.*\bfalse|wrongly\s+(?:arrested|detained|jailed)", re.I)
 LEGAL_KINDS = ((re.compile(r"\bfine[sd]?\b", re.I), "fine", "decided"),
                (re.compile(r"lawsuit|class action|\bsue[sd]?\b", re.I), "lawsuit", "filed"),
                (re.compile(r"\bcourt\b|\bruling\b|\bruled\b", re.I), "court_ruling", "decided"),
@@ -230,7 +232,8 @@ class AiidSpider(scrapy.Spider):
     def incident(self, incident_id, when, title, description, names, reports):
         """One AIID incident as the item of the table it belongs to, or None if not about FR."""
         title, description = title.strip(), description.strip()
-        if not FRT.search(f"{title} {description}"):
+        judgement = classify({"title": title, "text": description}, names=False)
+        if not judgement["frt"]:
             return None
         cite = f"{SITE}/cite/{incident_id}/"
         documents = [DocumentRef(url=cite, title=title, publisher="AI Incident Database",
@@ -248,7 +251,7 @@ class AiidSpider(scrapy.Spider):
                       developers=[name for _, name in developers])
         vendors = supplied_by(deployers, developers)
         people = [name for slug, name in names["harmed"] if harmed_person(slug)]
-        if WRONGFUL_ARREST.search(title) and len(people) == 1:
+        if judgement["kind"] == "wrongful_arrest" and len(people) == 1:
             police = [name for name in operators if organisation_kind(name, "agency") == "police"]
             return WrongfulArrest(**common, person=people[0], vendors=vendors,
                                   agency=police[0] if police else None)
