@@ -117,8 +117,9 @@ redis: ## Install Debian's redis-server for distributed runs and their tests, if
 bench: $(STAMP) wrk ## Benchmark the pipeline and the site on generated data: make bench SCALE=1000000 (bench/results.json)
 	$(BIN)/python -m bench.run --scale $(SCALE)
 
-loadtest: $(STAMP) wrk ## The repository's data served to 64 readers for 60 s while it is rebuilt and swapped twice (bench/work/load.json)
+loadtest: $(STAMP) wrk ## The repository's data served to 64 readers for 60 s while it is rebuilt and swapped twice; again with no page from the cache (bench/work/load*.json)
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.load --uncached
 
 notebooks: $(TEST_STAMP) ## Run the analyses in notebooks/ on $(DB) and render them to HTML in static/analyses/ (served at /assets/analyses/)
 	FRT_DB=$(DB) $(BIN)/jupyter nbconvert --to html --execute --template-file notebooks/offline.html.j2 --output-dir static/analyses notebooks/*.ipynb

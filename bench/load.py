@@ -43,6 +43,16 @@ WRK_DONE = """done = function(summary, latency, requests)
     e.timeout, latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
 end
 """
+# Appended too with --uncached: each request carries a query argument of its own, which the pages
+# ignore, so that every one is answered by Datasette and SQLite, none by the response cache.
+WRK_FRESH = """local fresh = 0
+request = function()
+  n = n % #urls + 1
+  fresh = fresh + 1
+  local joiner = string.find(urls[n], "?", 1, true) and "&" or "?"
+  return wrk.format("GET", urls[n] .. joiner .. "_fresh=" .. fresh)
+end
+"""
 
 
 def page_urls(db: Path) -> dict[str, list[str]]:
@@ -110,16 +120,22 @@ def check_pages(server: Server, urls: dict[str, list[str]]) -> None:
         raise RuntimeError(f"pages that do not answer 200: {failed}")
 
 
+def kept_pages(server: Server) -> dict:
+    """The response cache's counts (plugins/speed.py): entries, bytes, hits and misses so far."""
+    return json.loads(server.get("/-/speed.json")[1])["pages"]
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_wrk(port: int, urls: list[str], connections: int, seconds: int, work: Path, kind: str):
+def start_wrk(port: int, urls: list[str], connections: int, seconds: int, work: Path, kind: str,
+              uncached: bool = False):
     listing, script = work / f"{kind}.urls", work / f"{kind}.lua"
     listing.write_text("\n".join(urls) + "\n")
-    script.write_text(WRK_SCRIPT % listing + WRK_DONE)
+    script.write_text(WRK_SCRIPT % listing + WRK_DONE + (WRK_FRESH if uncached else ""))
     out = (work / f"{kind}.out").open("w")
     return subprocess.Popen(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
                              "-s", str(script), f"http://{HOST}:{port}"], stdout=out,
@@ -143,7 +159,8 @@ def finish_wrk(process, work: Path, kind: str) -> dict:
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}
 
 
-def run(work: Path, connections: int = 64, seconds: int = 60, swaps_at=(15, 35)) -> dict:
+def run(work: Path, connections: int = 64, seconds: int = 60, swaps_at=(15, 35),
+        uncached: bool = False) -> dict:
     """Load the site for `seconds` and rebuild its database at each of `swaps_at` seconds."""
     db = work / "evidence.db"
     first = build(db)
@@ -155,8 +172,9 @@ def run(work: Path, connections: int = 64, seconds: int = 60, swaps_at=(15, 35))
         check_pages(server, urls)
         before = {"sql": served_release(server), "footer": footer_release(server)}
         load_before, server_cpu = os.getloadavg(), cpu_seconds(server.process.pid)
+        kept_before = kept_pages(server)
         started = time.monotonic()
-        processes = {kind: start_wrk(port, kind_urls, per_kind, seconds, work, kind)
+        processes = {kind: start_wrk(port, kind_urls, per_kind, seconds, work, kind, uncached)
                      for kind, kind_urls in urls.items()}
         swaps = []
         for at in swaps_at:
@@ -171,6 +189,8 @@ def run(work: Path, connections: int = 64, seconds: int = 60, swaps_at=(15, 35))
         load_during = os.getloadavg()
         pages = {kind: finish_wrk(process, work, kind) for kind, process in processes.items()}
         server_cpu = round(cpu_seconds(server.process.pid) - server_cpu, 2)
+        kept_after = kept_pages(server)
+        cache = {k: kept_after[k] - kept_before[k] for k in ("hits", "misses")}
         after = {"sql": served_release(server), "footer": footer_release(server)}
     port = free_port()
     with Server(project_command(db, port), port, work / "restarted.log") as restarted:
@@ -179,9 +199,10 @@ def run(work: Path, connections: int = 64, seconds: int = 60, swaps_at=(15, 35))
                          "ready_s": round(restarted.ready_seconds, 2),
                          "warm_s": round(warm, 2) if warm else None}
     total = sum(p["requests"] for p in pages.values())
-    return {"connections": per_kind * len(urls), "seconds": seconds, "cpus": os.cpu_count(),
+    return {"connections": per_kind * len(urls), "seconds": seconds, "uncached": uncached,
+            "cpus": os.cpu_count(),
             "first_build": first, "before": before, "swaps": swaps, "after": after,
-            "after_restart": after_restart, "pages": pages, "requests": total,
+            "after_restart": after_restart, "cache_during_load": cache, "pages": pages, "requests": total,
             "rps": round(sum(p["rps"] for p in pages.values()), 1),
             "errors": sum(sum(p["errors"].values()) for p in pages.values()),
             "load_average_before": [round(x, 2) for x in load_before],
@@ -205,13 +226,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "work" / "load.json")
+    parser.add_argument("--uncached", action="store_true",
+                        help="every request a URL of its own: none answered by the response cache")
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    out = args.out or REPO / "bench" / "work" / ("load-uncached.json" if args.uncached else "load.json")
     with tempfile.TemporaryDirectory(prefix="frt-load-") as tmp:
         results = run(Path(tmp), args.connections, args.seconds,
-                      (args.seconds // 4, args.seconds * 7 // 12))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+                      (args.seconds // 4, args.seconds * 7 // 12), args.uncached)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k != "pages"}, indent=2))
     print(table(results))
     if results["errors"]:

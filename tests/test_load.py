@@ -21,8 +21,10 @@ class Answers(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
-        body = b"ok\n" if self.path == "/ok" else b"broken\n"
-        self.send_response(200 if self.path == "/ok" else 500)
+        self.server.asked.append(self.path)
+        ok = self.path.split("?")[0] == "/ok"
+        body = b"ok\n" if ok else b"broken\n"
+        self.send_response(200 if ok else 500)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -34,26 +36,27 @@ class Answers(BaseHTTPRequestHandler):
 @pytest.fixture
 def site():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
+    server.asked = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server.server_address[1]
+    yield server
     server.shutdown()
     server.server_close()
 
 
-def load(port, urls, tmp_path):
-    return finish_wrk(start_wrk(port, urls, 2, 1, tmp_path, "kind"), tmp_path, "kind")
+def load(port, urls, tmp_path, uncached=False):
+    return finish_wrk(start_wrk(port, urls, 2, 1, tmp_path, "kind", uncached), tmp_path, "kind")
 
 
 def test_pages_that_answer_200_count_no_error(site, tmp_path):
-    figures = load(site, ["/ok"], tmp_path)
+    figures = load(site.server_address[1], ["/ok"], tmp_path)
     assert figures["requests"] > 10
     assert figures["errors"] == {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}
     assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"] <= figures["max_ms"]
 
 
 def test_a_server_error_is_counted_for_every_request_that_got_one(site, tmp_path):
-    figures = load(site, ["/ok", "/broken"], tmp_path)
+    figures = load(site.server_address[1], ["/ok", "/broken"], tmp_path)
     assert figures["requests"] > 10
     assert abs(figures["errors"]["status"] - figures["requests"] / 2) <= 2
 
@@ -61,3 +64,11 @@ def test_a_server_error_is_counted_for_every_request_that_got_one(site, tmp_path
 def test_a_server_that_refuses_connections_fails_the_run(tmp_path):
     with pytest.raises(RuntimeError, match="Connection refused"):
         load(free_port(), ["/ok"], tmp_path)
+
+
+def test_uncached_requests_each_ask_a_url_of_their_own(site, tmp_path):
+    figures = load(site.server_address[1], ["/ok", "/ok?country=GB"], tmp_path, uncached=True)
+    assert figures["errors"]["status"] == 0
+    assert len(site.asked) >= figures["requests"] > 10
+    assert len(set(site.asked)) == len(site.asked)
+    assert {path.split("_fresh=")[0] for path in site.asked} == {"/ok?", "/ok?country=GB&"}
