@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.classify import classify
 from pipelines.clean.places import find_country
-from scrapers.spiders.aiid import FRT, POLICING
+from scrapers.spiders.aiid import POLICING
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_REAL = REPO.parent / "shared" / "real"
@@ -148,7 +149,8 @@ def load_profile() -> Profile:
                  for r in aiid]
     entities = [tuple(_slugs(r, column) for column in ENTITY_COLUMNS) for r in aiid]
     named = list(zip(aiid, entities, strict=True))
-    about_faces = [(r, s) for r, s in named if FRT.search(f"{r['title']} {r['description']}")] or named
+    about_faces = [(r, s) for r, s in named  # the incidents the aiid spider takes: its classifier's
+                   if classify({"title": r["title"], "text": r["description"]}, names=False)["frt"]] or named
     return Profile(
         places=Distribution.of((r["City"].strip(), r["County"].strip(), r["State"].strip()) for r in atlas),
         lea_types=Distribution.of(r["Type of LEA"].strip() or "Police" for r in atlas),
