@@ -8,10 +8,11 @@ highest one its snapshot holds, and read whole from its weekly snapshot when its
 is FULL_EVERY_DAYS old, so that incidents it stopped listing are noticed too. Over the captures,
 every source reads its capture from the loopback server (nightly/loopback.py).
 
-DISCOVERY are the discovery spiders a live night runs after the sources and before the build,
-each with why (scrapers/spiders/feeds.py, gdelt.py, aiaaic.py): they find reports for people to
-review, never rows. A spider is added with one line. Over the captures they are skipped, with the
-reason, since data/captures holds no capture of the feeds, GDELT or the AIAAIC sheet.
+DISCOVERY are the discovery steps a live night runs after the sources and before the build
+(scrapers/spiders/feeds.py, gdelt.py, aiaaic.py, then article.py, which fetches at most
+ARTICLES_A_NIGHT of the pages the others found): they find reports for people to review, never
+rows. A spider is added with one line. Over the captures they are skipped, with the reason, since
+data/captures holds no capture of the feeds, GDELT, the AIAAIC sheet or the articles.
 """
 
 from dataclasses import dataclass, field
@@ -24,11 +25,7 @@ from pipelines.snapshot.store import read_snapshot
 SOURCES = ("atlas", "aiid")
 CAPTURES = {"atlas": "atlas/download.csv", "aiid": "aiid/incidents.csv"}
 FULL_EVERY_DAYS = 7
-DISCOVERY = {
-    "feeds": "the RSS and Atom feeds of data/feeds.yml, revalidated",
-    "gdelt": "GDELT's articles since the last ok run",
-    "aiaaic": "the AIAAIC sheet's face recognition entries",
-}
+ARTICLES_A_NIGHT = 300
 NO_DISCOVERY_CAPTURE = "offline: data/captures holds no capture of this discovery source"
 
 
@@ -39,6 +36,15 @@ class Step:
     spider: str
     arguments: dict[str, str] = field(default_factory=dict)
     why: str = ""
+
+
+# one line a spider; the article spider last: it reads the pages of what the others found
+DISCOVERY = (
+    Step("feeds", why="the RSS and Atom feeds of data/feeds.yml, revalidated"),
+    Step("gdelt", why="GDELT's articles since the last ok run"),
+    Step("aiaaic", why="the AIAAIC sheet's face recognition entries"),
+    Step("article", {"limit": str(ARTICLES_A_NIGHT)}, why="the pages found, not fetched before"),
+)
 
 
 def aiid_since(items_dir: Path) -> int:
@@ -79,5 +85,5 @@ def plan(spiders, items_dir: Path, runs_dir: Path, today: date, url_for=None) ->
 def discovery_plan(captures: bool) -> tuple[list[Step], dict[str, str]]:
     """The discovery steps of a night, and the discovery spiders skipped with their reason."""
     if captures:
-        return [], {spider: NO_DISCOVERY_CAPTURE for spider in DISCOVERY}
-    return [Step(spider, why=why) for spider, why in DISCOVERY.items()], {}
+        return [], {step.spider: NO_DISCOVERY_CAPTURE for step in DISCOVERY}
+    return list(DISCOVERY), {}

@@ -5,7 +5,8 @@ A record is keyed like any document of the evidence base: `doc-<hash of the cano
 `http`/`https`, `www.`) is one record, and a discovered article that a row already cites has that
 row's document id. Its fields: url, canonical_url, title, publisher, published (ISO date), language,
 summary (the feed's description as plain text, cut at SUMMARY_LENGTH), spider and the queries that
-listed it. Each discovery spider keeps its records in `<discovered>/<spider>.jsonl`, a snapshot like
+listed it; author only where the article spider read one off the page. Each discovery spider
+keeps its records in `<discovered>/<spider>.jsonl`, a snapshot like
 the sources' (pipelines/snapshot/store.py): sorted by id, first_seen kept, never marked gone.
 """
 
@@ -73,7 +74,8 @@ def record_of(found: dict) -> dict:
             "publisher": plain(found.get("publisher")), "published": published_day(found.get("published")),
             "language": (found.get("language") or "").lower() or None,
             "summary": plain(found.get("summary"), SUMMARY_LENGTH),
-            "spider": found["spider"], "queries": sorted(set(found.get("queries") or [found["query"]]))}
+            "spider": found["spider"], "queries": sorted(set(found.get("queries") or [found["query"]])),
+            **({"author": plain(found["author"])} if found.get("author") else {})}
 
 
 def merged(records: list[dict]) -> dict:
