@@ -9,10 +9,12 @@ is FULL_EVERY_DAYS old, so that incidents it stopped listing are noticed too. Ov
 every source reads its capture from the loopback server (nightly/loopback.py).
 
 DISCOVERY are the discovery steps a live night runs after the sources and before the build
-(scrapers/spiders/feeds.py, gdelt.py, aiaaic.py, then article.py, which fetches at most
-ARTICLES_A_NIGHT of the pages the others found): they find reports for people to review, never
-rows. A spider is added with one line. Over the captures they are skipped, with the reason, since
-data/captures holds no capture of the feeds, GDELT, the AIAAIC sheet or the articles.
+(scrapers/spiders/feeds.py, gdelt.py, aiaaic.py, openstates.py, courtlistener.py, then article.py,
+which fetches at most ARTICLES_A_NIGHT of the pages the others found): they find reports for people
+to review, never rows, but for openstates, whose state bills are legal_actions rows. openstates and
+courtlistener need an API key; without it their run is logged skipped. A spider is added with one
+line. Over the captures they are skipped, with the reason, since data/captures holds no capture of
+the feeds, GDELT, the AIAAIC sheet, the two APIs or the articles.
 """
 
 from dataclasses import dataclass, field
@@ -43,6 +45,8 @@ DISCOVERY = (
     Step("feeds", why="the RSS and Atom feeds of data/feeds.yml, revalidated"),
     Step("gdelt", why="GDELT's articles since the last ok run"),
     Step("aiaaic", why="the AIAAIC sheet's face recognition entries"),
+    Step("openstates", why="state bills on facial recognition (skipped without OPENSTATES_API_KEY)"),
+    Step("courtlistener", why="court opinions and dockets on face recognition (skipped without a token)"),
     Step("article", {"limit": str(ARTICLES_A_NIGHT)}, why="the pages found, not fetched before"),
 )
 

@@ -17,8 +17,9 @@ FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 
 def test_a_live_night_runs_each_discovery_spider_and_an_offline_night_skips_each():
     steps, skipped = discovery_plan(captures=False)
-    assert [step.spider for step in steps] == ["feeds", "gdelt", "aiaaic", "article"]
-    assert [step.arguments for step in steps] == [{}, {}, {}, {"limit": "300"}]
+    assert [step.spider for step in steps] == ["feeds", "gdelt", "aiaaic", "openstates", "courtlistener",
+                                               "article"]
+    assert [step.arguments for step in steps] == [{}, {}, {}, {}, {}, {"limit": "300"}]
     assert all(step.why for step in steps) and skipped == {}
     assert not {step.spider for step in DISCOVERY} & set(SOURCES)
     assert discovery_plan(captures=True) == ([], {step.spider: NO_DISCOVERY_CAPTURE for step in DISCOVERY})
