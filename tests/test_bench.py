@@ -11,6 +11,7 @@ from conftest import REPO, file_response, make_spider
 from bench import run, site
 from bench.generate import AIID_HEADER, ATLAS_HEADER, change_rows, write_aiid_capture, write_atlas_csv
 from bench.profile import load_profile
+from pipelines.classify import classify
 from scrapers.items import LegalAction, WrongfulArrest
 from scrapers.spiders.aiid import AiidSpider
 from scrapers.spiders.atlas import AtlasSpider
@@ -37,6 +38,11 @@ def csv_rows(path):
         return list(csv.DictReader(handle))
 
 
+def about_faces(rows: list[dict]) -> list[dict]:
+    """The generated incidents the aiid spider's classifier takes as face recognition."""
+    return [r for r in rows if classify({"title": r["title"], "text": r["description"]}, names=False)["frt"]]
+
+
 def test_generated_atlas_rows_are_synthetic_and_parse(tmp_path, profile):
     path = write_atlas_csv(tmp_path / "download.csv", 300, profile)
     rows = csv_rows(path)
@@ -61,7 +67,9 @@ def test_a_generated_aiid_capture_is_read_by_the_aiid_spider(tmp_path, profile):
     spider = make_spider(AiidSpider)
     duplicates = spider.read_duplicates((path.parent / "duplicates.csv").read_text(encoding="utf-8"))
     items = list(spider.incidents_from_csv(path.read_text(encoding="utf-8"), duplicates))
-    assert len(items) == 400  # every incident is about face recognition; no duplicate is among them
+    # the incidents its classifier takes (random words drawn from real text deny some: "not", "unlocking");
+    # no duplicate is among them
+    assert len(items) == len(about_faces(rows)) >= 0.95 * len(rows)
     assert {type(i) for i in items} >= {WrongfulArrest, LegalAction}
     assert sum(bool(i.country) for i in items) / len(items) >= 0.5  # the spider's coverage rule
     assert sum(len(i.merged_ids) for i in items) == len(duplicates) > 0
@@ -78,7 +86,9 @@ def test_the_bench_at_a_tiny_scale(tmp_path, monkeypatch):
     assert not failed
     spider, build, night = results["spider"], results["build"], results["night"]
     assert spider["pipelines"]["items"] == spider["noop"]["items"] == 200
-    assert spider["aiid"]["items"] == 20 and spider["aiid"]["snapshot"] == "replaced"
+    capture = csv_rows(tmp_path / "bench" / "aiid" / "incidents.csv")
+    assert spider["aiid"]["items"] == len(about_faces(capture)) >= 18
+    assert spider["aiid"]["snapshot"] == "replaced"
     assert night["atlas"]["snapshot"] == night["aiid"]["snapshot"] == "replaced" and "failed" not in night
     assert night["seconds"] >= sum(night[s]["wall_s"] for s in ("atlas", "aiid", "build"))
     assert build["full"]["counts"]["deployments"] >= 200 and build["storage_baseline"]["rows"] > 0
