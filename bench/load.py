@@ -8,8 +8,10 @@ with its own latency distribution. While they read, the real build runs twice in
 (its atomic `os.replace`). Every request is counted: statuses of 400 and above, and every
 connect, read, write and timeout error. Before, between and after the swaps an uncached SQL
 request asks the server which build it is reading, and a second server started on the swapped
-file says what a restart serves. Load average and the CPU time of the server and of the load
-generator are recorded beside the figures.
+file says what a restart serves. A third server, warmed up but not loaded, has its file swapped
+and is then asked concurrently, which makes it start SQL threads: the builds they answer from are
+counted. Load average and the CPU time of the server and of the load generator are recorded
+beside the figures.
 """
 
 import argparse
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -159,6 +162,28 @@ def finish_wrk(process, work: Path, kind: str) -> dict:
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}
 
 
+def quiet_swap(work: Path, probes: int = 64) -> dict:
+    """A server that has warmed up but not read under load, its file swapped: the builds that
+    `probes` concurrent requests are answered from. Each holds an SQL thread for a while (a cross
+    join), so that Datasette starts the SQL threads it had not needed yet."""
+    db = work / "quiet" / "evidence.db"
+    db.parent.mkdir()
+    builds = [build(db)["built_at"]]
+    port = free_port()
+    with Server(project_command(db, port), port, work / "quiet.log") as server:
+        server.wait_until_warm()
+        threads_before = len(list(Path(f"/proc/{server.process.pid}/task").iterdir()))
+        builds.append(build(db)["built_at"])
+        sql = f"{RELEASE_SQL} and (select count(*) from deployments a, deployments b) > 0"
+        path = f"/{DATABASE}.json?{urlencode({'sql': sql, '_shape': 'array'})}"
+        with ThreadPoolExecutor(16) as pool:
+            seen = list(pool.map(lambda _: json.loads(server.get(path)[1])[0]["value"], range(probes)))
+        threads_after = len(list(Path(f"/proc/{server.process.pid}/task").iterdir()))
+    return {"first_build": builds[0], "swapped_in": builds[1], "threads_before": threads_before,
+            "threads_after": threads_after,
+            "answers": {"first_build": seen.count(builds[0]), "swapped_in": seen.count(builds[1])}}
+
+
 def run(work: Path, connections: int = 64, seconds: int = 60, swaps_at=(15, 35),
         uncached: bool = False) -> dict:
     """Load the site for `seconds` and rebuild its database at each of `swaps_at` seconds."""
@@ -198,11 +223,13 @@ def run(work: Path, connections: int = 64, seconds: int = 60, swaps_at=(15, 35),
         after_restart = {"sql": served_release(restarted), "footer": footer_release(restarted),
                          "ready_s": round(restarted.ready_seconds, 2),
                          "warm_s": round(warm, 2) if warm else None}
+    quiet = quiet_swap(work)
     total = sum(p["requests"] for p in pages.values())
     return {"connections": per_kind * len(urls), "seconds": seconds, "uncached": uncached,
             "cpus": os.cpu_count(),
             "first_build": first, "before": before, "swaps": swaps, "after": after,
-            "after_restart": after_restart, "cache_during_load": cache, "pages": pages, "requests": total,
+            "after_restart": after_restart, "cache_during_load": cache,
+            "quiet_server_swapped": quiet, "pages": pages, "requests": total,
             "rps": round(sum(p["rps"] for p in pages.values()), 1),
             "errors": sum(sum(p["errors"].values()) for p in pages.values()),
             "load_average_before": [round(x, 2) for x in load_before],
