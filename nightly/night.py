@@ -6,9 +6,11 @@ logging a run gets a failed run written for it, and a spider left out is logged 
 the run log has one line per spider per night. The build runs whatever happened (a failed
 source keeps its last good snapshot), in full from the committed text, as `make build` does;
 then the checks against the database it replaced; the database built, which is the one served,
-is kept as a release with its SHA-256 (publish/releases.py); then the summary. The night's WARC files are
-packaged into one WACZ. The exit status is 1 only when something needs a human: a failed
-run, a failed build or a failed check.
+is kept as a release with its SHA-256 (publish/releases.py); then the summary. After the build, the
+night's WARC files are packaged into one WACZ without the records that hold a value the build
+redacted (its Redactor, kept in memory); when the build stopped before reading its redactions,
+no WACZ is made. The WARC files themselves stay private in the archive folder. The exit status is
+1 only when something needs a human: a failed run, a failed build or a failed check.
 """
 
 import logging
@@ -24,6 +26,7 @@ from nightly.plan import Step
 from nightly.summary import needs_a_human, render, subject
 from pipelines.archive.warc import package_wacz
 from pipelines.build import build
+from pipelines.ledgers.redact import redactors_made
 from pipelines.snapshot.runlog import append_run, read_runs
 from publish.releases import release
 
@@ -105,34 +108,40 @@ def skip(spider: str, reason: str, night: Night) -> dict:
     return run
 
 
-def package(runs: list[dict], night: Night) -> Path | None:
+def package(runs: list[dict], night: Night, redactors: list) -> str:
+    """Package the night's WARC files with the build's redactions; say what became of them."""
     warcs = [night.archive / name for run in runs for name in run.get("archives", [])
              if (night.archive / name).exists()]
     if not warcs:
-        return None
-    return package_wacz(warcs, night.archive / f"frt-evidence-{night.run_date}.wacz",
+        return ""
+    if not redactors:
+        return "; no archive packaged: the build stopped before reading its redactions"
+    wacz = package_wacz(warcs, night.archive / f"frt-evidence-{night.run_date}.wacz",
                         title=f"FRT Evidence, sources fetched on the night of {night.run_date}",
-                        description="Every answer the spiders received: request, response or revisit.")
+                        description="Every answer the spiders received: request, response or revisit, "
+                                    "except the records withheld (see withheld).",
+                        withhold=redactors[-1].holds_value)
+    return f"; archive {wacz.name}"
 
 
 def run_night(steps: list[Step], night: Night, skipped: dict[str, str] | None = None) -> tuple[int, str]:
     """Run the night; return (exit status, summary text)."""
     runs = [crawl(step, night) for step in steps]
     runs += [skip(spider, reason, night) for spider, reason in (skipped or {}).items()]
-    wacz = package(runs, night)
     before = published(night.db)
-    try:
-        counts = build(night.db, items_dir=night.items, register=night.register)
-        build_ok, build_text = True, ", ".join(f"{t} {n}" for t, n in counts.items())
-    except Exception as error:  # a build that fails is reported, not raised: the summary must go out
-        logger.exception("the build failed")
-        build_ok, build_text = False, f"{type(error).__name__}: {error}"
+    with redactors_made() as redactors:
+        try:
+            counts = build(night.db, items_dir=night.items, register=night.register)
+            build_ok, build_text = True, ", ".join(f"{t} {n}" for t, n in counts.items())
+        except Exception as error:  # a build that fails is reported, not raised: the summary must go out
+            logger.exception("the build failed")
+            build_ok, build_text = False, f"{type(error).__name__}: {error}"
+    packaged = package(runs, night, redactors)
     checks = run_checks(night.db, before) if build_ok else [Check("database", False, "not built")]
     if build_ok and night.releases:  # the database built is the one served: it must be fetchable
         kept = release(night.db, night.releases)
         build_text += f"; release {kept['file']} (SHA-256 {kept['sha256']})"
-    text = render(night.run_date, runs, build_text + (f"; archive {wacz.name}" if wacz else ""),
-                  build_ok, checks)
+    text = render(night.run_date, runs, build_text + packaged, build_ok, checks)
     night.summary.parent.mkdir(parents=True, exist_ok=True)
     night.summary.write_text(text, encoding="utf-8")
     night.summary.with_suffix(".subject").write_text(subject(night.run_date, runs, build_ok, checks) + "\n")

@@ -6,6 +6,11 @@ and a response record (status, headers and body as they came over the wire), or,
 WARC files with a CDXJ index and a page list into one WACZ (a ZIP that ReplayWeb.page opens).
 `content_sha256` is the digest the evidence base stores for a document: of the body as read, after
 any Content-Encoding is undone.
+
+Packaging can withhold records: given a test of bytes (the build's redactions), every record whose
+headers or payload hold a redacted value is left out of the WACZ, with the records written
+concurrently to it (its request); the WARC files in the WACZ are copies of the kept records, byte
+for byte, and the datapackage says how many were withheld and their record ids.
 """
 
 import base64
@@ -13,7 +18,9 @@ import gzip
 import hashlib
 import io
 import json
+import tempfile
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -123,9 +130,52 @@ def cdxj_lines(warc_path: Path, name: str) -> list[str]:
     return lines
 
 
-def package_wacz(warc_paths: list[Path], out_path: Path, title: str, description: str = "") -> Path:
-    """Bundle WARC files into a WACZ 1.1.1 file: archive/, indexes/index.cdx.gz, pages/, datapackage."""
-    out_path = Path(out_path)
+def _records(warc_path: Path):
+    """Each record of a gzipped WARC file: its id, the id it was written concurrently to, and its
+    bytes as stored (one gzip member) and as read (headers, then the payload decoded)."""
+    data = Path(warc_path).read_bytes()
+    iterator = ArchiveIterator(io.BytesIO(data))
+    for record in iterator:
+        http = record.http_headers.to_str() if record.http_headers else ""
+        read = (record.rec_headers.to_str() + http).encode("utf-8") + record.content_stream().read()
+        offset, length = iterator.get_record_offset(), iterator.get_record_length()
+        stored = data[offset:offset + length]
+        yield (record.rec_headers.get_header("WARC-Record-ID"),
+               record.rec_headers.get_header("WARC-Concurrent-To"), stored, read + gzip.decompress(stored))
+
+
+def withhold_records(warc_paths: list[Path], out_dir: Path,
+                     holds: Callable[[bytes], bool]) -> tuple[list[Path], list[str]]:
+    """Copies in out_dir of the WARC files without the records whose bytes `holds` a withheld
+    value, nor the records written concurrently to them; return the copies and the ids withheld."""
+    held = {linked for path in warc_paths for record_id, concurrent, _, read in _records(path) if holds(read)
+            for linked in (record_id, concurrent) if linked}
+    copies, withheld = [], []
+    for path in warc_paths:
+        copy = Path(out_dir) / Path(path).name
+        with copy.open("wb") as out:
+            for record_id, concurrent, stored, _ in _records(path):
+                if record_id in held or concurrent in held:
+                    withheld.append(record_id)
+                else:
+                    out.write(stored)
+        copies.append(copy)
+    return copies, sorted(withheld)
+
+
+def package_wacz(warc_paths: list[Path], out_path: Path, title: str, description: str = "",
+                 withhold: Callable[[bytes], bool] | None = None) -> Path:
+    """Bundle WARC files into a WACZ 1.1.1 file: archive/, indexes/index.cdx.gz, pages/, datapackage;
+    without the records `withhold` holds a value of, when given (see `withhold_records`)."""
+    if withhold is None:
+        return _package(list(map(Path, warc_paths)), Path(out_path), title, description, None)
+    with tempfile.TemporaryDirectory() as kept_dir:
+        kept, withheld = withhold_records(list(map(Path, warc_paths)), Path(kept_dir), withhold)
+        return _package(kept, Path(out_path), title, description, withheld)
+
+
+def _package(warc_paths: list[Path], out_path: Path, title: str, description: str,
+             withheld: list[str] | None) -> Path:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     index, pages = [], {}
     for path in sorted(map(Path, warc_paths)):
@@ -147,6 +197,9 @@ def package_wacz(warc_paths: list[Path], out_path: Path, title: str, description
                "resources": [{"name": Path(name).name, "path": name,
                               "hash": f"sha256:{content_sha256(data)}", "bytes": len(data)}
                              for name, data in files.items()]}
+    if withheld is not None:
+        package["withheld"] = {"reason": "holds a value redacted from the evidence base",
+                               "records": len(withheld), "record_ids": withheld}
     files["datapackage.json"] = json.dumps(package, indent=2).encode()
     digest = {"path": "datapackage.json", "hash": f"sha256:{content_sha256(files['datapackage.json'])}"}
     files["datapackage-digest.json"] = json.dumps(digest).encode()

@@ -24,6 +24,7 @@ import logging
 import re
 import sqlite3
 import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines.ledgers.files import read_ledger
@@ -38,6 +39,19 @@ ID_COLUMNS = {"id", "alias", "event_id", "document_id", "organisation_id", "left
               "source_id"}
 SEPARATORS = r"(?:[\W_]|%20)*"
 logger = logging.getLogger(__name__)
+_watchers: list[list] = []
+
+
+@contextmanager
+def redactors_made():
+    """The Redactors constructed while inside, kept in memory: the night packages its web archive
+    with the build's redactions without the names ever being written to a file."""
+    made: list[Redactor] = []
+    _watchers.append(made)
+    try:
+        yield made
+    finally:
+        _watchers.remove(made)
 
 
 class RedactionError(ValueError):
@@ -68,6 +82,12 @@ def _words(text: str) -> list[str]:
 
 def _pattern(words: list[str]) -> re.Pattern:
     return re.compile(r"(?<![^\W_])" + SEPARATORS.join(map(re.escape, words)) + r"(?![^\W_])")
+
+
+def _byte_pattern(words: tuple[str, ...]) -> re.Pattern[bytes]:
+    """The words in lower-case UTF-8 bytes, with up to three separators or none between them."""
+    encoded = [re.escape(w.encode("utf-8")) for w in words]
+    return re.compile(rb"(?<![a-z0-9])" + rb"[^a-z0-9]{0,3}".join(encoded) + rb"(?![a-z0-9])")
 
 
 def _replace(text: str, patterns: list[re.Pattern]) -> tuple[str, bool]:
@@ -120,6 +140,17 @@ class Redactor:
         self.patterns = [_pattern(_words(v)) for v in self.values if _words(v)]
         self.parts = sorted({w for n in names for w in _words(n) if len(w) >= 3 and w not in NAME_SUFFIXES})
         self.part_patterns = [_pattern([w]) for w in self.parts]
+        spellings = {tuple(words) for value in self.values
+                     for words in (_words(value), re.findall(r"[^\W_]+", value.lower())) if words}
+        self.byte_patterns = [_byte_pattern(words) for words in sorted(spellings)]
+        for made in _watchers:
+            made.append(self)
+
+    def holds_value(self, data: bytes) -> bool:
+        """Whether these bytes hold a redacted value, in any case, with up to three separators or
+        none between its words (a page, a CSV line, a URL)."""
+        lowered = data.lower()
+        return any(pattern.search(lowered) for pattern in self.byte_patterns)
 
     def apply_to_database(self, conn: sqlite3.Connection, tables) -> None:
         """Redact every row of these tables of an open database, rewriting the rows that change."""
@@ -162,16 +193,10 @@ class Redactor:
         redacted name that no text of the database holds (a page or index entry left behind)."""
         if not self.values:
             return
-        values = []
-        for value in self.values:
-            for words in {tuple(_words(value)), tuple(re.findall(r"[^\W_]+", value.lower()))}:
-                encoded = [re.escape(w.encode("utf-8")) for w in words]
-                if encoded:
-                    values.append(rb"(?<![a-z0-9])" + rb"[^a-z0-9]{0,3}".join(encoded) + rb"(?![a-z0-9])")
         parts = {w: rb"(?<![a-z0-9])" + re.escape(w.encode("utf-8")) + rb"(?![a-z0-9])" for w in self.parts}
         found = set()
         for data in _lowered_chunks(Path(path)):
-            if any(re.search(pattern, data) for pattern in values):
+            if any(pattern.search(data) for pattern in self.byte_patterns):
                 raise RedactionError(f"a redacted value is still in {Path(path).name}")
             found.update(w for w, pattern in parts.items() if w not in found and re.search(pattern, data))
         left = [w for w in self.parts if w in found]
