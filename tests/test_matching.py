@@ -128,12 +128,12 @@ def test_look_alikes_are_refused(matcher, left, right):
 
 
 def test_detroit_police_atlas_deployment_against_the_aiid_deployments(matcher):
-    """The Atlas's Detroit PD row is one use of face recognition; no AIID deployment (a Michigan
-    skating rink, shops in England, Buenos Aires) is the same, and the AIID's Detroit arrests are
-    other events in another table."""
+    """The Atlas's Detroit PD row is one use of face recognition; no AIID deployment (shops in
+    England, Buenos Aires) is the same, and the AIID's Detroit and Michigan arrests (a skating rink's
+    wrongful ejection among them) are other events in another table."""
     atlas = "dep-atlas-aos0137"
     others = [i for i in matcher.sources if i.startswith("dep-aiid-") or i.startswith("arrest-aiid-")]
-    assert "dep-aiid-108" in others and "arrest-aiid-74" in others
+    assert "arrest-aiid-108" in others and "arrest-aiid-74" in others
     assert all(matcher.score(atlas, other) is None for other in others)
     assert not any(atlas in (m.left, m.right) for m in matcher.matches())
 
@@ -149,8 +149,10 @@ def test_doubtful_pairs_are_left_for_review(matcher):
     murphy = found[("arrest-aiid-630", "arrest-us-houston-2023")]  # AIID dates the theft, not the arrest
     assert REVIEW <= murphy.score < AUTO_MERGE and murphy.fields["person"] == 1.0
     assert not murphy.automatic
-    london = found[("arrest-gb-london-2024", "dep-aiid-692")]  # one event, filed in two tables
-    assert not london.same_table and not london.automatic and london.fields["document"] == 1.0
+    miami = found[("arrest-us-miami-2024", "dep-aiid-896")]  # a case and an incident about many, one report
+    assert not miami.same_table and not miami.automatic and miami.fields["document"] == 1.0
+    london = found[("arrest-aiid-692", "arrest-gb-london-2024")]  # the AIID files it as a detention too
+    assert london.same_table and london.automatic and london.fields["person"] == 1.0
 
 
 @pytest.mark.shared

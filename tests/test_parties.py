@@ -64,11 +64,11 @@ def test_harmed_people_are_told_from_groups():
     assert harmed_person("example-person")
 
 
-def test_the_face_recognition_incidents_name_twelve_people_as_deployers_or_developers(entities, items):
+def test_the_face_recognition_incidents_name_fourteen_people_as_deployers_or_developers(entities, items):
     people = {(item.source_id, slug) for item in items
               for role in ("deployers", "developers") for slug in entities[item.source_id][role]
               if kind(slug) == "person"}
-    assert Counter(incident for incident, _ in people) == {"298": 1, "409": 2, "584": 5, "806": 4}
+    assert Counter(incident for incident, _ in people) == {"167": 2, "298": 1, "409": 2, "584": 5, "806": 4}
     by_id = {item.source_id: item for item in items}
     assert (by_id["298"].operator, by_id["298"].deployers, by_id["298"].developers) == (None, [], [])
     assert (by_id["806"].operator, by_id["806"].deployers) == (None, [])
